@@ -1,0 +1,311 @@
+"""The training engine: a whole epoch in one compiled TensorFlow call.
+
+Keras's ``model.fit`` returns to Python after every mini-batch; on tabular data
+that overhead costs more than the arithmetic. Here one ``tf.function`` runs an
+epoch's shuffle, every mini-batch update and the validation loss, and Python
+only does the per-epoch bookkeeping: history, early stopping, callbacks.
+
+Compiled functions are cached per architecture (a "workspace": Keras model,
+optimizer and traced epoch function), so the folds of a cross-validation or the
+candidates of a grid search that share an architecture never trace again. The
+cache is small and bounded; a workspace in use is checked out of it, so
+concurrent fits never share variables.
+
+This module knows nothing of scikit-learn: it takes float32 arrays and a
+:class:`~kerasreg._network.NetworkSpec` and returns weights and a history.
+"""
+
+import collections
+import math
+import threading
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ._network import build_model
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+def _mae(y, p):
+    return tf.reduce_mean(tf.abs(y - p), axis=-1)
+
+
+def _mse(y, p):
+    return tf.reduce_mean(tf.square(y - p), axis=-1)
+
+
+def _huber(y, p, delta=1.0):
+    # Keras's Huber loss with its default delta.
+    err = tf.abs(y - p)
+    quadratic = tf.minimum(err, delta)
+    return tf.reduce_mean(0.5 * quadratic**2 + delta * (err - quadratic), axis=-1)
+
+
+#: Per-row losses, averaged over the outputs, by their Keras names.
+LOSSES = {"mae": _mae, "mse": _mse, "huber": _huber}
+
+# Validation rows are evaluated this many at a time, to bound memory.
+_EVAL_CHUNK = 65536
+
+
+class _Workspace:
+    """A Keras model, its optimizer and the traced epoch function."""
+
+    def __init__(self, spec, optimizer, loss):
+        self.spec = spec
+        self.model = build_model(spec)
+        self.optimizer = OPTIMIZERS[optimizer](learning_rate=0.001)
+        self.optimizer.build(self.model.trainable_variables)
+        self.loss = LOSSES[loss]
+        self.seed_generators = [
+            layer.seed_generator for layer in self.model.layers if hasattr(layer, "seed_generator")
+        ]
+        f, o = spec.n_features, spec.n_outputs
+        data = [
+            tf.TensorSpec([None, f], tf.float32),
+            tf.TensorSpec([None, o], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        ]
+        self.run_epoch = tf.function(
+            self._epoch,
+            input_signature=data * 2
+            + [
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([2], tf.int64),
+                tf.TensorSpec([], tf.bool),
+            ],
+        )
+
+    def reset(self, weights, learning_rate, seeds):
+        """Load initial weights and start the optimizer and dropout afresh."""
+        self.model.set_weights(weights)
+        for v in self.optimizer.variables:
+            v.assign(tf.zeros(v.shape, v.dtype))
+        self.optimizer.learning_rate = learning_rate
+        for gen, seed in zip(self.seed_generators, seeds):
+            gen.state.assign(np.array([seed, 0], dtype=gen.state.dtype))
+        self.model.stop_training = False
+
+    def _weighted_loss(self, x, y, w, training):
+        per_row = self.loss(y, self.model(x, training=training))
+        return tf.reduce_sum(per_row * w)
+
+    def _epoch(self, x, y, w, x_val, y_val, w_val, batch_size, seed, shuffle):
+        n = tf.shape(x)[0]
+        order = tf.cond(
+            shuffle,
+            lambda: tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed),
+            lambda: tf.range(n),
+        )
+        variables = self.model.trainable_variables
+        total = tf.constant(0.0)
+        for start in tf.range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            xb, yb, wb = tf.gather(x, idx), tf.gather(y, idx), tf.gather(w, idx)
+            with tf.GradientTape() as tape:
+                batch_sum = self._weighted_loss(xb, yb, wb, True)
+                # A weighted mean: rows of zero weight have no influence at all.
+                batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
+            grads = tape.gradient(batch_loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables))
+            total += batch_sum
+        train_loss = tf.math.divide_no_nan(total, tf.reduce_sum(w))
+
+        val_total = tf.constant(0.0)
+        for start in tf.range(0, tf.shape(x_val)[0], _EVAL_CHUNK):
+            stop = start + _EVAL_CHUNK
+            val_total += self._weighted_loss(
+                x_val[start:stop], y_val[start:stop], w_val[start:stop], False
+            )
+        val_loss = tf.math.divide_no_nan(val_total, tf.reduce_sum(w_val))
+        return train_loss, val_loss
+
+
+class _WorkspacePool:
+    """Idle workspaces by (spec, optimizer, loss), least recently used first out."""
+
+    def __init__(self, max_idle=8):
+        self.max_idle = max_idle
+        self._idle = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def checkout(self, key):
+        with self._lock:
+            if key in self._idle:
+                return self._idle.pop(key)
+        return _Workspace(*key)
+
+    def checkin(self, key, workspace):
+        with self._lock:
+            # One idle workspace per key is enough for sequential fits.
+            self._idle.pop(key, None)
+            self._idle[key] = workspace
+            while len(self._idle) > self.max_idle:
+                self._idle.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._idle.clear()
+
+
+POOL = _WorkspacePool()
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        Final weights, in ``get_weights()`` order.
+    history : list of tuple
+        ``(loss, val_loss)`` per epoch run; ``val_loss`` is NaN without
+        validation data.
+    best_epoch : int or None
+        1-based epoch whose weights were the best by the monitored loss.
+    stop_reason : str
+        ``"early_stopping"``, ``"max_epochs"``, ``"callback"``, ``"diverged"``
+        or ``"interrupted"``.
+    """
+
+    weights: list
+    history: list = field(default_factory=list)
+    best_epoch: int = None
+    stop_reason: str = "max_epochs"
+
+
+class DivergedError(ValueError):
+    """The loss became NaN or infinite before any finite epoch."""
+
+
+def train(
+    spec,
+    weights,
+    train_data,
+    val_data=None,
+    *,
+    optimizer="adam",
+    learning_rate=0.001,
+    loss="mae",
+    batch_size=256,
+    epochs=500,
+    shuffle=True,
+    seed=0,
+    early_stopping=True,
+    patience=20,
+    min_delta=0.001,
+    restore_best_weights=True,
+    callbacks=(),
+):
+    """Train the network ``spec`` from ``weights``.
+
+    Early stopping follows ``keras.callbacks.EarlyStopping``: an epoch is an
+    improvement when its monitored loss is below the best so far by more than
+    ``min_delta``; training stops once ``patience`` epochs pass without one.
+    The monitored loss is ``val_loss`` when validation data are given, else
+    the training loss.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    weights : list of ndarray
+        Initial weights.
+    train_data : tuple of ndarray
+        ``(x, y, sample_weight)``, float32, y of shape (n, n_outputs).
+    val_data : tuple of ndarray, default=None
+        The same for validation.
+    callbacks : sequence of keras.callbacks.Callback
+        Given the training model; ``on_train_begin``, ``on_epoch_begin``,
+        ``on_epoch_end`` (with ``loss`` and ``val_loss`` in the logs) and
+        ``on_train_end`` are called. Setting ``model.stop_training`` stops.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    DivergedError
+        If the very first epoch's loss is not finite.
+    KeyboardInterrupt
+        If interrupted before the first epoch finished.
+    """
+    key = (spec, optimizer, loss)
+    ws = POOL.checkout(key)
+    try:
+        return _run(ws, spec, weights, train_data, val_data, optimizer, learning_rate, batch_size, epochs, shuffle, seed, early_stopping, patience, min_delta, restore_best_weights, callbacks)
+    finally:
+        POOL.checkin(key, ws)
+
+
+def _run(ws, spec, weights, train_data, val_data, optimizer, learning_rate, batch_size, epochs, shuffle, seed, early_stopping, patience, min_delta, restore_best_weights, callbacks):
+    seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes))
+    ws.reset(weights, learning_rate, seeds)
+    has_val = val_data is not None
+    if not has_val:
+        n_out = spec.n_outputs
+        val_data = (
+            np.zeros((0, spec.n_features), np.float32),
+            np.zeros((0, n_out), np.float32),
+            np.zeros(0, np.float32),
+        )
+    tensors = [tf.convert_to_tensor(a) for a in (*train_data, *val_data)]
+    batch = tf.constant(min(batch_size, len(train_data[0])), tf.int32)
+    do_shuffle = tf.constant(bool(shuffle))
+
+    cbs = keras.callbacks.CallbackList(list(callbacks), model=ws.model, epochs=epochs, verbose=0)
+    result = TrainResult(weights=None)
+    best, best_weights, wait = math.inf, None, 0
+    cbs.on_train_begin()
+    try:
+        for epoch in range(epochs):
+            cbs.on_epoch_begin(epoch)
+            epoch_seed = tf.constant([seed, epoch], tf.int64)
+            loss_t, val_t = ws.run_epoch(*tensors, batch, epoch_seed, do_shuffle)
+            train_loss = float(loss_t)
+            val_loss = float(val_t) if has_val else math.nan
+            current = val_loss if has_val else train_loss
+            if not (math.isfinite(train_loss) and math.isfinite(current)):
+                if best_weights is None:
+                    raise DivergedError(
+                        "The loss was not finite after the first epoch "
+                        f"(loss={train_loss}, val_loss={val_loss}). Lower learning_rate."
+                    )
+                result.stop_reason = "diverged"
+                break
+            result.history.append((train_loss, val_loss))
+            improved = current - min_delta < best
+            if improved:
+                best, wait = current, 0
+                result.best_epoch = epoch + 1
+                best_weights = ws.model.get_weights()
+            else:
+                wait += 1
+            logs = {"loss": train_loss}
+            if has_val:
+                logs["val_loss"] = val_loss
+            cbs.on_epoch_end(epoch, logs)
+            if early_stopping and not improved and wait >= patience:
+                result.stop_reason = "early_stopping"
+                break
+            if ws.model.stop_training:
+                result.stop_reason = "callback"
+                break
+    except KeyboardInterrupt:
+        if not result.history:
+            raise
+        result.stop_reason = "interrupted"
+    cbs.on_train_end()
+
+    restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
+    result.weights = best_weights if restore else ws.model.get_weights()
+    return result
