@@ -24,13 +24,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._network import build_model
+from ._network import BATCH_NORM_EPSILON, build_model
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
     "sgd": keras.optimizers.SGD,
     "rmsprop": keras.optimizers.RMSprop,
+}
+
+# Slot variables (state per trained variable) each update rule needs.
+_SLOTS = {"adam": 2, "adamw": 2, "sgd": 0, "rmsprop": 2}
+
+_ACTIVATIONS = {
+    "relu": tf.nn.relu,
+    "tanh": tf.tanh,
+    "sigmoid": tf.sigmoid,
+    "elu": tf.nn.elu,
+    "selu": tf.nn.selu,
+    "softplus": tf.nn.softplus,
+    "swish": tf.nn.silu,
+    "linear": tf.identity,
 }
 
 
@@ -55,19 +69,57 @@ LOSSES = {"mae": _mae, "mse": _mse, "huber": _huber}
 # Validation rows are evaluated this many at a time, to bound memory.
 _EVAL_CHUNK = 65536
 
+# Keras's BatchNormalization default momentum for the moving statistics.
+_BN_MOMENTUM = 0.99
+
 
 class _Workspace:
-    """A Keras model, its optimizer and the traced epoch function."""
+    """A Keras model, its optimizer and the traced epoch function.
+
+    The training step is written with TensorFlow ops on the Keras model's own
+    variables, rather than through the Keras layers and optimizer: the same
+    arithmetic as Keras's ``Dense``, ``Dropout``, ``BatchNormalization`` and
+    optimizers (their hyper-parameters are read from the Keras objects), in
+    about a third of the graph operations, which is what a small network's
+    step costs. The Keras model always holds the current weights, so Keras
+    callbacks see the model being trained.
+    """
 
     def __init__(self, spec, optimizer, loss):
         self.spec = spec
         self.model = build_model(spec)
         self.optimizer = OPTIMIZERS[optimizer](learning_rate=0.001)
-        self.optimizer.build(self.model.trainable_variables)
+        # Compiled so that Keras callbacks find `model.optimizer` (TensorBoard
+        # logs its learning rate, ReduceLROnPlateau changes it).
+        self.model.compile(optimizer=self.optimizer, loss=loss)
+        self.rule = optimizer
         self.loss = LOSSES[loss]
-        self.seed_generators = [
-            layer.seed_generator for layer in self.model.layers if hasattr(layer, "seed_generator")
+        self.activation = _ACTIVATIONS[spec.activation]
+        layers = self.model.layers
+        self.dense = [
+            (layer.kernel.value, layer.bias.value)
+            for layer in layers
+            if isinstance(layer, keras.layers.Dense)
         ]
+        self.batch_norm = [
+            (
+                layer.gamma.value,
+                layer.beta.value,
+                layer.moving_mean.value,
+                layer.moving_variance.value,
+            )
+            for layer in layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        self.trainable = [v.value for v in self.model.trainable_variables]
+        self.slots = [
+            [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.trainable]
+            for _ in range(_SLOTS[optimizer])
+        ]
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.dropout_seeds = tf.Variable(
+            tf.zeros([len(spec.hidden_layer_sizes) or 1], tf.int64), trainable=False
+        )
         f, o = spec.n_features, spec.n_outputs
         data = [
             tf.TensorSpec([None, f], tf.float32),
@@ -87,16 +139,61 @@ class _Workspace:
     def reset(self, weights, learning_rate, seeds):
         """Load initial weights and start the optimizer and dropout afresh."""
         self.model.set_weights(weights)
-        for v in self.optimizer.variables:
-            v.assign(tf.zeros(v.shape, v.dtype))
+        for slot in self.slots:
+            for v in slot:
+                v.assign(tf.zeros(v.shape, v.dtype))
+        self.iterations.assign(0)
         self.optimizer.learning_rate = learning_rate
-        for gen, seed in zip(self.seed_generators, seeds):
-            gen.state.assign(np.array([seed, 0], dtype=gen.state.dtype))
+        if len(seeds):
+            self.dropout_seeds.assign(np.asarray(seeds, dtype=np.int64))
         self.model.stop_training = False
 
+    def _forward(self, x, training):
+        spec, h = self.spec, x
+        for i, (kernel, bias) in enumerate(self.dense[:-1]):
+            h = self.activation(tf.matmul(h, kernel) + bias)
+            if training and spec.dropout > 0:
+                # What keras.layers.Dropout does, seeded per layer and step.
+                seed = tf.stack([self.dropout_seeds[i], self.iterations])
+                h = tf.nn.experimental.stateless_dropout(h, rate=spec.dropout, seed=seed)
+            if spec.batch_norm:
+                gamma, beta, moving_mean, moving_var = self.batch_norm[i]
+                if training:
+                    mean, var = tf.nn.moments(h, axes=[0])
+                    moving_mean.assign(moving_mean * _BN_MOMENTUM + mean * (1 - _BN_MOMENTUM))
+                    moving_var.assign(moving_var * _BN_MOMENTUM + var * (1 - _BN_MOMENTUM))
+                else:
+                    mean, var = moving_mean, moving_var
+                h = tf.nn.batch_normalization(h, mean, var, beta, gamma, BATCH_NORM_EPSILON)
+        kernel, bias = self.dense[-1]
+        return tf.matmul(h, kernel) + bias
+
+    def _apply(self, grads, lr):
+        """One update of every trained variable, by the Keras optimizer's rule."""
+        opt, step = self.optimizer, tf.cast(self.iterations, tf.float32)
+        if self.rule == "adamw":
+            for v in self.trainable:
+                v.assign_sub(v * opt.weight_decay * lr)
+        if self.rule in ("adam", "adamw"):
+            beta1_power, beta2_power = tf.pow(opt.beta_1, step), tf.pow(opt.beta_2, step)
+        for i, (v, g) in enumerate(zip(self.trainable, grads)):
+            slots = [s[i].handle for s in self.slots]
+            if self.rule in ("adam", "adamw"):
+                tf.raw_ops.ResourceApplyAdam(
+                    var=v.handle, m=slots[0], v=slots[1],
+                    beta1_power=beta1_power, beta2_power=beta2_power,
+                    lr=lr, beta1=opt.beta_1, beta2=opt.beta_2, epsilon=opt.epsilon, grad=g,
+                )  # fmt: skip
+            elif self.rule == "rmsprop":
+                tf.raw_ops.ResourceApplyRMSProp(
+                    var=v.handle, ms=slots[0], mom=slots[1], lr=lr, rho=opt.rho,
+                    momentum=0.0, epsilon=opt.epsilon, grad=g,
+                )  # fmt: skip
+            else:
+                tf.raw_ops.ResourceApplyGradientDescent(var=v.handle, alpha=lr, delta=g)
+
     def _weighted_loss(self, x, y, w, training):
-        per_row = self.loss(y, self.model(x, training=training))
-        return tf.reduce_sum(per_row * w)
+        return tf.reduce_sum(self.loss(y, self._forward(x, training)) * w)
 
     def _epoch(self, x, y, w, x_val, y_val, w_val, batch_size, seed, shuffle):
         n = tf.shape(x)[0]
@@ -105,7 +202,8 @@ class _Workspace:
             lambda: tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed),
             lambda: tf.range(n),
         )
-        variables = self.model.trainable_variables
+        # Read once an epoch: callbacks may change it between epochs.
+        lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
         total = tf.constant(0.0)
         for start in tf.range(0, n, batch_size):
             idx = order[start : start + batch_size]
@@ -114,8 +212,9 @@ class _Workspace:
                 batch_sum = self._weighted_loss(xb, yb, wb, True)
                 # A weighted mean: rows of zero weight have no influence at all.
                 batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
-            grads = tape.gradient(batch_loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables))
+            grads = tape.gradient(batch_loss, self.trainable)
+            self.iterations.assign_add(1)
+            self._apply(grads, lr)
             total += batch_sum
         train_loss = tf.math.divide_no_nan(total, tf.reduce_sum(w))
 
@@ -242,13 +341,49 @@ def train(
     key = (spec, optimizer, loss)
     ws = POOL.checkout(key)
     try:
-        return _run(ws, spec, weights, train_data, val_data, optimizer, learning_rate, batch_size, epochs, shuffle, seed, early_stopping, patience, min_delta, restore_best_weights, callbacks)
+        return _run(
+            ws,
+            spec,
+            weights,
+            train_data,
+            val_data,
+            optimizer,
+            learning_rate,
+            batch_size,
+            epochs,
+            shuffle,
+            seed,
+            early_stopping,
+            patience,
+            min_delta,
+            restore_best_weights,
+            callbacks,
+        )
     finally:
         POOL.checkin(key, ws)
 
 
-def _run(ws, spec, weights, train_data, val_data, optimizer, learning_rate, batch_size, epochs, shuffle, seed, early_stopping, patience, min_delta, restore_best_weights, callbacks):
-    seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes))
+def _run(
+    ws,
+    spec,
+    weights,
+    train_data,
+    val_data,
+    optimizer,
+    learning_rate,
+    batch_size,
+    epochs,
+    shuffle,
+    seed,
+    early_stopping,
+    patience,
+    min_delta,
+    restore_best_weights,
+    callbacks,
+):
+    seeds = np.random.RandomState(seed).randint(
+        np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
+    )
     ws.reset(weights, learning_rate, seeds)
     has_val = val_data is not None
     if not has_val:

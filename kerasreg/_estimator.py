@@ -53,10 +53,18 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
         raise
 
 
+def _scale(scaler, a):
+    # MinMaxScaler.transform's own arithmetic, without its input validation,
+    # which would cost more than a one-row prediction.
+    return a if scaler is None else a * scaler.scale_ + scaler.min_
+
+
+def _unscale(scaler, a):
+    return a if scaler is None else (a - scaler.min_) / scaler.scale_
+
+
 def _check_sample_weight(sample_weight, n_samples):
-    sw = check_array(
-        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
-    )
+    sw = check_array(sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight")
     if sw.shape != (n_samples,):
         raise ValueError(
             f"Expected sample_weight of shape ({n_samples},), one weight per row of X. "
@@ -361,8 +369,10 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
         X, y = _validate(self, X, y, reset=not warm)
         y_ndim = y.ndim
         y = y.reshape(len(y), -1)
-        sw = np.ones(len(X)) if sample_weight is None else _check_sample_weight(
-            sample_weight, len(X)
+        sw = (
+            np.ones(len(X))
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, len(X))
         )
         if sample_weight is not None:
             keep = sw > 0
@@ -401,8 +411,7 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
             weights = initial_weights(spec, local_rng)
 
         def prepare(x, y, w):
-            x = x_scaler.transform(x) if x_scaler is not None else x
-            y = y_scaler.transform(y) if y_scaler is not None else y
+            x, y = _scale(x_scaler, x), _scale(y_scaler, y)
             return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (x, y, w))
 
         callbacks = list(self.callbacks or [])
@@ -460,6 +469,7 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
                 f"DenseRegressor reached epochs={self.epochs} before early stopping: the "
                 "validation loss was still improving. Raise epochs to train longer.",
                 ConvergenceWarning,
+                stacklevel=4,
             )
         elif stop_reason == "diverged":
             warnings.warn(
@@ -467,12 +477,14 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
                 f"stopped and the weights of epoch {self.best_epoch_} were restored. "
                 f"Lower learning_rate (now {self.learning_rate}).",
                 ConvergenceWarning,
+                stacklevel=4,
             )
         elif stop_reason == "interrupted":
             warnings.warn(
                 f"Training interrupted after epoch {self.n_iter_}; the estimator keeps the "
                 "weights reached so far (the best ones with restore_best_weights).",
                 UserWarning,
+                stacklevel=4,
             )
 
     def _check_validation_data(self, validation_data, n_outputs):
@@ -521,11 +533,7 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _validate(self, X, reset=False)
-        if self.x_scaler_ is not None:
-            X = self.x_scaler_.transform(X)
-        y = forward(self._spec, self._weights, X)
-        if self.y_scaler_ is not None:
-            y = self.y_scaler_.inverse_transform(y)
+        y = _unscale(self.y_scaler_, forward(self._spec, self._weights, _scale(self.x_scaler_, X)))
         return y.ravel() if self._y_ndim == 1 else y
 
     @property
@@ -537,9 +545,7 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
         if "_model" not in self.__dict__:
             from ._network import build_model
 
-            self._model = build_model(
-                self._spec, [w.astype(np.float32) for w in self._weights]
-            )
+            self._model = build_model(self._spec, [w.astype(np.float32) for w in self._weights])
         return self._model
 
     def __getstate__(self):

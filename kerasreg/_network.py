@@ -124,6 +124,7 @@ def initial_weights(spec, rng):
     -------
     list of ndarray of float32
     """
+
     def glorot(fan_in, units):
         limit = np.sqrt(6.0 / (fan_in + units))
         return rng.uniform(-limit, limit, size=(fan_in, units)).astype(np.float32)
@@ -165,9 +166,7 @@ def build_model(spec, weights=None, dropout_seeds=None):
 
     stack = [keras.Input((spec.n_features,))]
     for i, units in enumerate(spec.hidden_layer_sizes):
-        stack.append(
-            layers.Dense(units, activation=spec.activation, kernel_initializer="zeros")
-        )
+        stack.append(layers.Dense(units, activation=spec.activation, kernel_initializer="zeros"))
         if spec.dropout > 0:
             seed = 0 if dropout_seeds is None else int(dropout_seeds[i])
             stack.append(layers.Dropout(spec.dropout, seed=seed))

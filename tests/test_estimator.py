@@ -81,7 +81,11 @@ def test_linear_unit_learns_a_line():
     X = rng.uniform(0, 10, size=(200, 1))
     y = 2.5 * X[:, 0] + 90
     reg = DenseRegressor(
-        depth=0, epochs=300, learning_rate=0.05, batch_size=32, early_stopping=False,
+        depth=0,
+        epochs=300,
+        learning_rate=0.05,
+        batch_size=32,
+        early_stopping=False,
         random_state=0,
     ).fit(X, y)
     assert reg.model_.count_params() == 2
@@ -177,7 +181,7 @@ def test_integer_weights_equal_repeated_rows():
     params = dict(epochs=30, batch_size=64, early_stopping=False, shuffle=False)
     weighted = tiny(**params).fit(X, y, sample_weight=sw).predict(X)
     repeated = tiny(**params).fit(X.repeat(sw, axis=0), y.repeat(sw)).predict(X)
-    np.testing.assert_allclose(weighted, repeated, rtol=1e-5)
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-5, atol=1e-6)
     unweighted = tiny(**params).fit(X, y).predict(X)
     assert np.abs(weighted - unweighted).max() > 1e-3
 
@@ -255,6 +259,7 @@ def test_keras_callbacks_are_called(data, tmp_path):
         Record(),
         keras.callbacks.CSVLogger(str(csv)),
         keras.callbacks.ModelCheckpoint(str(ckpt), save_weights_only=True),
+        keras.callbacks.TensorBoard(str(tmp_path / "tb")),
     ]
     reg = tiny(callbacks=callbacks, early_stopping=False, epochs=4).fit(
         X, y, validation_data=(X, y)
@@ -263,6 +268,21 @@ def test_keras_callbacks_are_called(data, tmp_path):
     logged = pd.read_csv(csv)
     np.testing.assert_allclose(logged["val_loss"], reg.history_["val_loss"], rtol=1e-6)
     assert ckpt.exists()
+    assert (tmp_path / "tb" / "train").is_dir() and (tmp_path / "tb" / "validation").is_dir()
+
+
+def test_reduce_lr_on_plateau_changes_the_step_size(data):
+    import keras
+
+    X, y = data
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", patience=0, factor=0.5, min_delta=10
+    )
+    reg = tiny(callbacks=[plateau], early_stopping=False, epochs=4, learning_rate=0.01)
+    reg.fit(X, y)
+    # With min_delta=10 every epoch after the first is a plateau: the rate
+    # halves three times, and the engine reads it afresh each epoch.
+    assert float(plateau.model.optimizer.learning_rate) == pytest.approx(0.01 / 8)
 
 
 def test_callback_can_stop_training(data):
