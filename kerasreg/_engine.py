@@ -17,6 +17,7 @@ This module knows nothing of scikit-learn: it takes float32 arrays and a
 
 import collections
 import math
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -25,6 +26,29 @@ import numpy as np
 import tensorflow as tf
 
 from ._network import BATCH_NORM_EPSILON, build_model
+
+
+
+def _size_thread_pools():
+    """Give TensorFlow the thread count the process was given, if any.
+
+    joblib's process workers (``n_jobs>1``, loky) set ``OMP_NUM_THREADS`` to
+    cores // n_jobs so that workers don't oversubscribe the cores; TensorFlow
+    ignores that variable and would use every core in every worker.
+    ``KERASREG_NUM_THREADS`` overrides it. Nothing changes when neither is
+    set, or when TensorFlow was already started by the user.
+    """
+    n = os.environ.get("KERASREG_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if not n or not n.isdigit() or int(n) < 1:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    except RuntimeError:
+        pass  # TensorFlow is running already: its settings are the user's.
+
+
+_size_thread_pools()
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,

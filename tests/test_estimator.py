@@ -403,3 +403,37 @@ def test_seed_result_on_red_wine():
     mae = np.mean(np.abs(reg.predict(X_va) - y_va))
     assert mae <= 0.48
     assert reg.n_iter_ < reg.epochs
+
+
+def test_interrupt_keeps_the_epochs_done(data):
+    import keras
+
+    X, y = data
+
+    class CtrlCAtThirdEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    reg = tiny(epochs=50, callbacks=[CtrlCAtThirdEpoch()])
+    with pytest.warns(UserWarning, match="interrupted after epoch 3"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 3 and len(reg.history_) == 3
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_interrupt_before_any_epoch_leaves_estimator_as_it_was(data):
+    import keras
+
+    X, y = data
+    reg = tiny().fit(X, y)
+    before = reg.predict(X)
+
+    class CtrlCAtStart(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            raise KeyboardInterrupt
+
+    reg.set_params(callbacks=[CtrlCAtStart()], width=4)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), before)
