@@ -28,7 +28,6 @@ import tensorflow as tf
 from ._network import BATCH_NORM_EPSILON, build_model
 
 
-
 def _size_thread_pools():
     """Give TensorFlow the thread count the process was given, if any.
 
