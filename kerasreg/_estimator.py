@@ -24,6 +24,17 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._network import ACTIVATIONS, NetworkSpec, forward, initial_weights
 
+try:
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # scikit-learn < 1.9 has no callback API; verbose still works.
+
+    class CallbackSupportMixin:
+        pass
+
+    def with_callbacks(method):
+        return method
+
+
 _NON_NUMERIC_HINT = (
     "DenseRegressor needs numeric input: encode non-numeric columns first, e.g. "
     "with sklearn.compose.ColumnTransformer and OneHotEncoder in a Pipeline."
@@ -53,6 +64,10 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
         raise
 
 
+# What scikit-learn's callback API keeps on the estimator during fit.
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+
 def _scale(scaler, a):
     # MinMaxScaler.transform's own arithmetic, without its input validation,
     # which would cost more than a one-row prediction.
@@ -77,7 +92,7 @@ def _check_sample_weight(sample_weight, n_samples):
     return sw
 
 
-class DenseRegressor(RegressorMixin, BaseEstimator):
+class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """A stack of Dense ReLU layers trained with Adam on mean absolute error.
 
     The Keras regression network of the introductory course, as a
@@ -328,6 +343,7 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
             )
         return sizes
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Train the network on X and y.
 
@@ -353,13 +369,15 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
         self : DenseRegressor
             The fitted estimator.
         """
-        # A failed fit must leave a previously fitted estimator as it was.
+        # A failed fit must leave a previously fitted estimator as it was
+        # (but for scikit-learn's callback bookkeeping, torn down after fit).
         saved = dict(self.__dict__)
         try:
             return self._fit(X, y, sample_weight, validation_data)
         except BaseException:
+            live = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_STATE}
             self.__dict__.clear()
-            self.__dict__.update(saved)
+            self.__dict__.update(saved, **live)
             raise
 
     def _fit(self, X, y, sample_weight, validation_data):
@@ -415,10 +433,20 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
             return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (x, y, w))
 
         callbacks = list(self.callbacks or [])
-        if self.verbose:
-            from ._progress import EpochProgress
+        from ._progress import EpochProgress, EpochTasks
 
+        if self.verbose:
             callbacks.append(EpochProgress(self.epochs, self.verbose))
+        context = None
+        if hasattr(self, "_init_callback_context"):
+            context = self._init_callback_context(max_subtasks=self.epochs)
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
+            if getattr(self, "_skl_callbacks", None):
+
+                def fitted_state(weights):
+                    return self._fitted_state(spec, weights, x_scaler, y_scaler, y_ndim)
+
+                callbacks.append(EpochTasks(context, self, X, y, fitted_state))
 
         from . import _engine
 
@@ -450,18 +478,27 @@ class DenseRegressor(RegressorMixin, BaseEstimator):
         if warm:
             history = pd.concat([self.history_, history])
 
-        self._spec = spec
-        self._weights = [w.astype(np.float64) for w in result.weights]
-        self._y_ndim = y_ndim
         self.__dict__.pop("_model", None)
-        self.x_scaler_ = x_scaler
-        self.y_scaler_ = y_scaler
-        self.n_outputs_ = y.shape[1]
+        self.__dict__.update(self._fitted_state(spec, result.weights, x_scaler, y_scaler, y_ndim))
         self.history_ = history
         self.n_iter_ = done_before + len(result.history)
         self.best_epoch_ = done_before + result.best_epoch
         self._warn(result.stop_reason)
+        if context is not None:
+            context.call_on_fit_task_end(estimator=self, X=X, y=y, reconstruction_attributes=dict)
         return self
+
+    @staticmethod
+    def _fitted_state(spec, weights, x_scaler, y_scaler, y_ndim):
+        """The attributes predict needs, for the given network weights."""
+        return {
+            "_spec": spec,
+            "_weights": [w.astype(np.float64) for w in weights],
+            "_y_ndim": y_ndim,
+            "x_scaler_": x_scaler,
+            "y_scaler_": y_scaler,
+            "n_outputs_": spec.n_outputs,
+        }
 
     def _warn(self, stop_reason):
         if stop_reason == "max_epochs" and self.early_stopping:

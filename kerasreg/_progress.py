@@ -54,3 +54,43 @@ class EpochProgress(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.mode == 1 and self._done:
             self._write("\n")
+
+
+class EpochTasks(keras.callbacks.Callback):
+    """Report each epoch to scikit-learn's callbacks as a subtask of the fit.
+
+    Parameters
+    ----------
+    context : sklearn.callback.CallbackContext
+        The fit's root context.
+    estimator : estimator instance
+        The estimator being fitted.
+    X, y : ndarray
+        The training data, passed on to the hooks.
+    fitted_state : callable
+        Maps the current Keras weights to the attributes that make a copy of
+        the estimator predict as if fitting had stopped here; called only
+        when a callback asks for ``fitted_estimator``.
+    """
+
+    def __init__(self, context, estimator, X, y, fitted_state):
+        super().__init__()
+        self.context = context
+        self.estimator = estimator
+        self.X, self.y = X, y
+        self.fitted_state = fitted_state
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._task = self.context.subcontext(task_name="epoch")
+        self._task.call_on_fit_task_begin(estimator=self.estimator, X=self.X, y=self.y)
+
+    def on_epoch_end(self, epoch, logs=None):
+        stop = self._task.call_on_fit_task_end(
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=dict(logs or {}),
+            reconstruction_attributes=lambda: self.fitted_state(self.model.get_weights()),
+        )
+        if stop:
+            self.model.stop_training = True
