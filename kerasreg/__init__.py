@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "DenseRegressor": "kerasreg._estimator",
     "datasets": "kerasreg.datasets",
+    "load": "kerasreg._persistence",
 }
 
 __all__ = sorted(_LAZY)

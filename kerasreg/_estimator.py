@@ -243,6 +243,9 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     Rows with zero ``sample_weight`` are removed before anything else, so
     they influence neither the scalers, the split nor the training.
 
+    Save with :meth:`save` and load with :func:`kerasreg.load` (no pickle);
+    pickle and joblib work too, for trusted files only.
+
     Examples
     --------
     >>> from kerasreg import DenseRegressor
@@ -572,6 +575,51 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         X = _validate(self, X, reset=False)
         y = _unscale(self.y_scaler_, forward(self._spec, self._weights, _scale(self.x_scaler_, X)))
         return y.ravel() if self._y_ndim == 1 else y
+
+    def save(self, path, *, target_names=None):
+        """Save the fitted estimator to one file, without pickle.
+
+        The file (conventionally ``.kr``) is a zip of JSON metadata and ``.npy``
+        weights; :func:`kerasreg.load` reads it back without unpickling anything
+        and without TensorFlow, and the loaded estimator predicts identically.
+        Pickle and joblib work too, but unpickling can run arbitrary code: use
+        them for files you trust only.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced atomically.
+
+        target_names : list of str, default=None
+            Names of the targets, one per output, kept as metadata (the command
+            line names its prediction columns after them).
+
+        Notes
+        -----
+        A ``RandomState`` instance as ``random_state`` and ``callbacks`` objects
+        cannot be stored as JSON: they are saved as None, with a note in the
+        file and a ``UserWarning``.
+
+        See Also
+        --------
+        kerasreg.load : Load a saved estimator.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from kerasreg import DenseRegressor, load
+        >>> from kerasreg.datasets import load_red_wine
+        >>> X, y = load_red_wine(return_X_y=True)
+        >>> reg = DenseRegressor(width=8, depth=1, epochs=5, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     reg.save(os.path.join(tmp, "wine.kr"))
+        ...     loaded = load(os.path.join(tmp, "wine.kr"))
+        >>> bool((loaded.predict(X) == reg.predict(X)).all())
+        True
+        """
+        from ._persistence import save
+
+        save(self, path, target_names=target_names)
 
     @property
     def model_(self):

@@ -1,0 +1,222 @@
+"""The kerasreg command line, run in-process through ``main``."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+from kerasreg._persistence import load, read_metadata, save
+from kerasreg.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["--width", "8", "--depth", "1", "--batch-size", "16", "--epochs", "5"]
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    """60 rows, 3 features and a target ``y``."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(60, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=X @ [1.0, 2.0, 3.0])
+    path = tmp_path_factory.mktemp("data") / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "model.kr"
+    args = ["train", str(csv), "--target", "y", *TINY, "--random-state", "0", "-q"]
+    assert main([*args, "-o", str(out)]) == 0
+    return out
+
+
+def run(capsys, *args):
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_train_reports_honest_mae_and_writes_its_files(csv, tmp_path, capsys):
+    out = tmp_path / "wine.kr"
+    status, stdout, err = run(
+        capsys, "train", csv, "--target", "y", *TINY, "--random-state", 3, "-o", out
+    )
+    assert status == 0, err
+    assert "Epoch 5/5" in stdout  # progress, since not --quiet
+
+    # The MAE is the one on the rows the command held out, in the target's units.
+    frame = pd.read_csv(csv)
+    _, X_val, _, y_val = train_test_split(
+        frame[["a", "b", "c"]], frame["y"], test_size=0.2, random_state=3
+    )
+    mae = np.mean(np.abs(load(out).predict(X_val) - y_val))
+    assert f"validation MAE (12 held-out rows): y {mae:.4g}\n" in stdout
+    assert "best epoch: " in stdout
+
+    history = pd.read_csv(tmp_path / "wine.history.csv", index_col="epoch")
+    assert list(history.columns) == ["loss", "val_loss"] and len(history) == 5
+    assert (tmp_path / "wine.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert read_metadata(out)["target_names"] == ["y"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "wine.history.csv",
+        "wine.kr",
+        "wine.png",
+    ]
+
+
+def test_train_on_bundled_cereals(tmp_path, capsys):
+    out = tmp_path / "cereals.kr"
+    status, stdout, err = run(capsys, "train", "--dataset", "cereals", *TINY, "-q", "-o", out)
+    assert status == 0, err
+    assert "Epoch" not in stdout  # --quiet
+    assert "validation MAE (15 held-out rows): calories " in stdout  # 74 complete rows
+    loaded = load(out)
+    assert loaded.n_features_in_ == 12
+    assert not {"name", "mfr", "type", "calories"} & set(loaded.feature_names_in_)
+    assert read_metadata(out)["target_names"] == ["calories"]
+
+
+def test_predict_to_stdout_and_to_a_file(model, csv, tmp_path, capsys):
+    frame = pd.read_csv(csv)
+    expected = load(model).predict(frame[["a", "b", "c"]])
+
+    # Extra columns (the target) are ignored and the model's column order is used.
+    status, printed, err = run(capsys, "predict", model, csv)
+    assert status == 0 and err == ""
+    header, *rows = printed.splitlines()
+    assert header == "y"
+    # Printed in full: Python's float() reads back the very predictions.
+    np.testing.assert_array_equal([float(v) for v in rows], expected)
+
+    shuffled = tmp_path / "shuffled.csv"
+    frame[["c", "y", "a", "b"]].to_csv(shuffled, index=False)
+    status, stdout, err = run(capsys, "predict", model, shuffled, "-o", tmp_path / "p.csv")
+    assert status == 0 and stdout == "" and err == ""
+    assert (tmp_path / "p.csv").read_text() == printed
+
+
+def test_predict_with_a_model_fitted_on_arrays(model, csv, tmp_path, capsys):
+    # Saved from Python without feature or target names: columns are taken
+    # in order, and the output column is called "prediction".
+    est = load(model)
+    del est.feature_names_in_
+    save(est, tmp_path / "arrays.kr")
+    status, printed, err = run(capsys, "predict", tmp_path / "arrays.kr", csv)
+    assert status == 2 and "expects 3 feature columns. Received: 4 columns" in err
+    pd.read_csv(csv).drop(columns="y").to_csv(tmp_path / "X.csv", index=False)
+    status, printed, err = run(capsys, "predict", tmp_path / "arrays.kr", tmp_path / "X.csv")
+    assert status == 0 and printed.splitlines()[0] == "prediction"
+    assert len(printed.splitlines()) == 61
+
+
+def test_search_ranks_and_saves_the_best(csv, tmp_path, capsys):
+    out = tmp_path / "best.kr"
+    status, stdout, err = run(
+        capsys,
+        "search",
+        csv,
+        "--target",
+        "y",
+        "--width",
+        "4,8",
+        "--depth",
+        "1",
+        "--batch-size",
+        "16",
+        "--cv",
+        "2",
+        "--epochs",
+        "3",
+        "--random-state",
+        "0",
+        "-o",
+        out,
+    )
+    assert status == 0, err
+    assert "Fitting 2 folds for each of 2 candidates" in stdout
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["rank"])
+    assert [line.split()[0] for line in lines[header + 1 : header + 3]] == ["1", "2"]
+    assert "±" in lines[header + 1]
+
+    results = pd.read_csv(tmp_path / "best.results.csv")
+    assert len(results) == 2 and "mean_test_score" in results
+    best = results.loc[results.rank_test_score == 1, "param_width"].item()
+    assert f"best: width={best}, depth=1, batch_size=16" in stdout
+    assert load(out)._spec.hidden_layer_sizes == (best,)
+
+
+def test_help_and_version_run_as_a_module():
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-m", "kerasreg", "--help"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("usage: kerasreg ")
+    for word in ("train", "search", "predict", "examples:"):
+        assert word in done.stdout
+
+
+def test_version(capsys):
+    from kerasreg import __version__
+
+    assert run(capsys, "--version")[:2] == (0, f"kerasreg {__version__}\n")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, csv):
+    """Bad inputs, by name."""
+    d = tmp_path_factory.mktemp("bad")
+    frame = pd.read_csv(csv)
+    (d / "empty.csv").write_text("")
+    (d / "header.csv").write_text("a,b,c,y\n")
+    frame.assign(kind="x").to_csv(d / "text.csv", index=False)
+    frame.assign(a=frame.a.where(frame.index > 2)).to_csv(d / "nan.csv", index=False)
+    frame.drop(columns="b").to_csv(d / "no_b.csv", index=False)
+    (d / "notes.kr").write_text("not a model")
+    return d
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "{d}/missing.csv", "--target", "y"], "missing.csv: no such file"),
+        (["train", "{d}/empty.csv", "--target", "y"], "empty.csv is empty"),
+        (["train", "{d}/header.csv", "--target", "y"], "header.csv has a header but no rows"),
+        (["train", "{csv}", "--target", "z"], "has no column 'z'; its columns are: 'a', 'b'"),
+        (["train", "{csv}"], "Give --target COLUMN, one of: 'a', 'b', 'c', 'y'"),
+        (["train", "{d}/text.csv", "--target", "y"], "non-numeric column(s) 'kind'"),
+        (["train", "{d}/nan.csv", "--target", "y"], "missing values in 'a' (3 rows)"),
+        (["train", "{csv}", "--target", "y", "--width", "0"], "argument --width: must be an int"),
+        (["train", "{csv}", "--target", "y", "--learning-rate", "-1"], "argument --learning-rate"),
+        (["train", "{csv}", "--target", "y", "--validation-fraction", "0"], "must be above 0"),
+        (["train", "{csv}", "--target", "y", "--width", "x"], "invalid int value: 'x'"),
+        (["train", "{csv}", "--dataset", "cereals"], "not allowed with argument"),
+        (["train", "{csv}", "--target", "y", "-o", "{d}/no/dir/m.kr"], "no directory"),
+        (["search", "{csv}", "--target", "y", "--depth", "1,-1"], "argument --depth"),
+        (["search", "{csv}", "--target", "y", "--width", "8,x"], "comma-separated ints"),
+        (["search", "{csv}", "--target", "y", "--cv", "1"], "at least 2 folds"),
+        (["predict", "{d}/notes.kr", "{csv}"], "is not a zip archive"),
+        (["predict", "{d}/missing.kr", "{csv}"], "missing.kr: No such file"),
+        (["predict", "{model}", "{d}/no_b.csv"], "lacks the model's feature column(s) 'b'"),
+        (["predict", "{model}", "{d}/missing.csv"], "missing.csv: no such file"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(args, message, files, csv, model, tmp_path, capsys):
+    args = [a.format(d=files, csv=csv, model=model) for a in args]
+    if args and args[0] in ("train", "search") and "-o" not in args:
+        args += ["-o", str(tmp_path / "m.kr")]
+    status, out, err = run(capsys, *args)
+    assert status == 2
+    assert err.startswith("kerasreg: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "m.kr").exists()
