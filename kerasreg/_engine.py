@@ -362,108 +362,73 @@ def train(
         If interrupted before the first epoch finished.
     """
     key = (spec, optimizer, loss)
+    # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)
     try:
-        return _run(
-            ws,
-            spec,
-            weights,
-            train_data,
-            val_data,
-            optimizer,
-            learning_rate,
-            batch_size,
-            epochs,
-            shuffle,
-            seed,
-            early_stopping,
-            patience,
-            min_delta,
-            restore_best_weights,
-            callbacks,
+        seeds = np.random.RandomState(seed).randint(
+            np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
+        ws.reset(weights, learning_rate, seeds)
+        has_val = val_data is not None
+        if not has_val:
+            n_out = spec.n_outputs
+            val_data = (
+                np.zeros((0, spec.n_features), np.float32),
+                np.zeros((0, n_out), np.float32),
+                np.zeros(0, np.float32),
+            )
+        tensors = [tf.convert_to_tensor(a) for a in (*train_data, *val_data)]
+        batch = tf.constant(min(batch_size, len(train_data[0])), tf.int32)
+        do_shuffle = tf.constant(bool(shuffle))
+
+        cbs = keras.callbacks.CallbackList(
+            list(callbacks), model=ws.model, epochs=epochs, verbose=0
+        )
+        result = TrainResult(weights=None)
+        best, best_weights, wait = math.inf, None, 0
+        cbs.on_train_begin()
+        try:
+            for epoch in range(epochs):
+                cbs.on_epoch_begin(epoch)
+                epoch_seed = tf.constant([seed, epoch], tf.int64)
+                loss_t, val_t = ws.run_epoch(*tensors, batch, epoch_seed, do_shuffle)
+                train_loss = float(loss_t)
+                val_loss = float(val_t) if has_val else math.nan
+                current = val_loss if has_val else train_loss
+                if not (math.isfinite(train_loss) and math.isfinite(current)):
+                    if best_weights is None:
+                        raise DivergedError(
+                            "The loss was not finite after the first epoch "
+                            f"(loss={train_loss}, val_loss={val_loss}). Lower learning_rate."
+                        )
+                    result.stop_reason = "diverged"
+                    break
+                result.history.append((train_loss, val_loss))
+                improved = current - min_delta < best
+                if improved:
+                    best, wait = current, 0
+                    result.best_epoch = epoch + 1
+                    best_weights = ws.model.get_weights()
+                else:
+                    wait += 1
+                logs = {"loss": train_loss}
+                if has_val:
+                    logs["val_loss"] = val_loss
+                cbs.on_epoch_end(epoch, logs)
+                if early_stopping and not improved and wait >= patience:
+                    result.stop_reason = "early_stopping"
+                    break
+                if ws.model.stop_training:
+                    result.stop_reason = "callback"
+                    break
+        except KeyboardInterrupt:
+            if not result.history:
+                raise
+            result.stop_reason = "interrupted"
+        cbs.on_train_end()
+
+        restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
+        result.weights = best_weights if restore else ws.model.get_weights()
+        return result
     finally:
         POOL.checkin(key, ws)
-
-
-def _run(
-    ws,
-    spec,
-    weights,
-    train_data,
-    val_data,
-    optimizer,
-    learning_rate,
-    batch_size,
-    epochs,
-    shuffle,
-    seed,
-    early_stopping,
-    patience,
-    min_delta,
-    restore_best_weights,
-    callbacks,
-):
-    seeds = np.random.RandomState(seed).randint(
-        np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
-    )
-    ws.reset(weights, learning_rate, seeds)
-    has_val = val_data is not None
-    if not has_val:
-        n_out = spec.n_outputs
-        val_data = (
-            np.zeros((0, spec.n_features), np.float32),
-            np.zeros((0, n_out), np.float32),
-            np.zeros(0, np.float32),
-        )
-    tensors = [tf.convert_to_tensor(a) for a in (*train_data, *val_data)]
-    batch = tf.constant(min(batch_size, len(train_data[0])), tf.int32)
-    do_shuffle = tf.constant(bool(shuffle))
-
-    cbs = keras.callbacks.CallbackList(list(callbacks), model=ws.model, epochs=epochs, verbose=0)
-    result = TrainResult(weights=None)
-    best, best_weights, wait = math.inf, None, 0
-    cbs.on_train_begin()
-    try:
-        for epoch in range(epochs):
-            cbs.on_epoch_begin(epoch)
-            epoch_seed = tf.constant([seed, epoch], tf.int64)
-            loss_t, val_t = ws.run_epoch(*tensors, batch, epoch_seed, do_shuffle)
-            train_loss = float(loss_t)
-            val_loss = float(val_t) if has_val else math.nan
-            current = val_loss if has_val else train_loss
-            if not (math.isfinite(train_loss) and math.isfinite(current)):
-                if best_weights is None:
-                    raise DivergedError(
-                        "The loss was not finite after the first epoch "
-                        f"(loss={train_loss}, val_loss={val_loss}). Lower learning_rate."
-                    )
-                result.stop_reason = "diverged"
-                break
-            result.history.append((train_loss, val_loss))
-            improved = current - min_delta < best
-            if improved:
-                best, wait = current, 0
-                result.best_epoch = epoch + 1
-                best_weights = ws.model.get_weights()
-            else:
-                wait += 1
-            logs = {"loss": train_loss}
-            if has_val:
-                logs["val_loss"] = val_loss
-            cbs.on_epoch_end(epoch, logs)
-            if early_stopping and not improved and wait >= patience:
-                result.stop_reason = "early_stopping"
-                break
-            if ws.model.stop_training:
-                result.stop_reason = "callback"
-                break
-    except KeyboardInterrupt:
-        if not result.history:
-            raise
-        result.stop_reason = "interrupted"
-    cbs.on_train_end()
-
-    restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
-    result.weights = best_weights if restore else ws.model.get_weights()
-    return result
