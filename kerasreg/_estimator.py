@@ -216,7 +216,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when X is a DataFrame with
         string column names.
 
@@ -506,8 +506,9 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def _warn(self, stop_reason):
         if stop_reason == "max_epochs" and self.early_stopping:
             warnings.warn(
-                f"DenseRegressor reached epochs={self.epochs} before early stopping: the "
-                "validation loss was still improving. Raise epochs to train longer.",
+                f"DenseRegressor reached epochs={self.epochs} before early stopping "
+                f"triggered: the monitored loss improved by more than min_delta within the "
+                f"last patience={self.patience} epochs. Raise epochs to train longer.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
