@@ -89,8 +89,13 @@ def _huber(y, p, delta=1.0):
 #: Per-row losses, averaged over the outputs, by their Keras names.
 LOSSES = {"mae": _mae, "mse": _mse, "huber": _huber}
 
-# Validation rows are evaluated this many at a time, to bound memory.
-_EVAL_CHUNK = 65536
+# Validation rows are evaluated this many at a time: few enough that the
+# padding evaluated in the last chunk costs little.
+_EVAL_CHUNK = 256
+
+# Data are padded to at least this many rows, so that small data sets of
+# any size share one compiled program.
+_MIN_BUCKET = 1024
 
 # Keras's BatchNormalization default momentum for the moving statistics.
 _BN_MOMENTUM = 0.99
@@ -143,21 +148,13 @@ class _Workspace:
         self.dropout_seeds = tf.Variable(
             tf.zeros([len(spec.hidden_layer_sizes) or 1], tf.int64), trainable=False
         )
-        f, o = spec.n_features, spec.n_outputs
-        data = [
-            tf.TensorSpec([None, f], tf.float32),
-            tf.TensorSpec([None, o], tf.float32),
-            tf.TensorSpec([None], tf.float32),
-        ]
-        self.run_epoch = tf.function(
-            self._epoch,
-            input_signature=data * 2
-            + [
-                tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([2], tf.int64),
-                tf.TensorSpec([], tf.bool),
-            ],
-        )
+        # One XLA program per epoch: the whole loop over mini-batches is
+        # compiled, so a step costs its arithmetic, not an op dispatch per
+        # operation. Shapes are static in XLA: the data come padded to a size
+        # bucket (see _pad), and the batch size is compiled in; the number of
+        # real rows is an input, so the folds of a cross-validation share one
+        # program.
+        self.run_epoch = tf.function(self._epoch, jit_compile=True)
 
     def reset(self, weights, learning_rate, seeds):
         """Load initial weights and start the optimizer and dropout afresh."""
@@ -171,7 +168,7 @@ class _Workspace:
             self.dropout_seeds.assign(np.asarray(seeds, dtype=np.int64))
         self.model.stop_training = False
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, real=None):
         spec, h = self.spec, x
         for i, (kernel, bias) in enumerate(self.dense[:-1]):
             h = self.activation(tf.matmul(h, kernel) + bias)
@@ -182,7 +179,8 @@ class _Workspace:
             if spec.batch_norm:
                 gamma, beta, moving_mean, moving_var = self.batch_norm[i]
                 if training:
-                    mean, var = tf.nn.moments(h, axes=[0])
+                    # Batch statistics over the real rows, not the padding.
+                    mean, var = tf.nn.weighted_moments(h, axes=[0], frequency_weights=real)
                     moving_mean.assign(moving_mean * _BN_MOMENTUM + mean * (1 - _BN_MOMENTUM))
                     moving_var.assign(moving_var * _BN_MOMENTUM + var * (1 - _BN_MOMENTUM))
                 else:
@@ -216,20 +214,24 @@ class _Workspace:
                 tf.raw_ops.ResourceApplyGradientDescent(var=v.handle, alpha=lr, delta=g)
 
     def _weighted_loss(self, x, y, w, training):
-        return tf.reduce_sum(self.loss(y, self._forward(x, training)) * w)
+        real = tf.cast(w > 0, tf.float32)[:, None]
+        return tf.reduce_sum(self.loss(y, self._forward(x, training, real)) * w)
 
-    def _epoch(self, x, y, w, x_val, y_val, w_val, batch_size, seed, shuffle):
-        n = tf.shape(x)[0]
-        order = tf.cond(
-            shuffle,
-            lambda: tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed),
-            lambda: tf.range(n),
-        )
+    def _epoch(self, x, y, w, n, x_val, y_val, w_val, n_val, seed, batch_size, shuffle):
+        # x, y, w hold n real rows then padding of weight 0, at least up to
+        # the end of the last batch; batch_size and shuffle are Python values.
+        rows = tf.range(x.shape[0])
+        if shuffle:
+            # A seeded permutation of the real rows; the padding stays last.
+            keys = tf.random.stateless_uniform([x.shape[0]], seed=seed)
+            order = tf.argsort(tf.where(rows < n, keys, 2.0), stable=True)
+        else:
+            order = rows
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
-        total = tf.constant(0.0)
-        for start in tf.range(0, n, batch_size):
-            idx = order[start : start + batch_size]
+
+        def step(i, total):
+            idx = tf.slice(order, [i * batch_size], [batch_size])
             xb, yb, wb = tf.gather(x, idx), tf.gather(y, idx), tf.gather(w, idx)
             with tf.GradientTape() as tape:
                 batch_sum = self._weighted_loss(xb, yb, wb, True)
@@ -238,17 +240,46 @@ class _Workspace:
             grads = tape.gradient(batch_loss, self.trainable)
             self.iterations.assign_add(1)
             self._apply(grads, lr)
-            total += batch_sum
+            return i + 1, total + batch_sum
+
+        n_batches = (n + batch_size - 1) // batch_size
+        _, total = tf.while_loop(
+            lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0))
+        )
         train_loss = tf.math.divide_no_nan(total, tf.reduce_sum(w))
 
-        val_total = tf.constant(0.0)
-        for start in tf.range(0, tf.shape(x_val)[0], _EVAL_CHUNK):
-            stop = start + _EVAL_CHUNK
-            val_total += self._weighted_loss(
-                x_val[start:stop], y_val[start:stop], w_val[start:stop], False
-            )
+        def evaluate(i, total):
+            rows = slice(i * _EVAL_CHUNK, (i + 1) * _EVAL_CHUNK)
+            return i + 1, total + self._weighted_loss(x_val[rows], y_val[rows], w_val[rows], False)
+
+        n_chunks = (n_val + _EVAL_CHUNK - 1) // _EVAL_CHUNK
+        _, val_total = tf.while_loop(
+            lambda i, _: i < n_chunks, evaluate, (tf.constant(0), tf.constant(0.0))
+        )
         val_loss = tf.math.divide_no_nan(val_total, tf.reduce_sum(w_val))
         return train_loss, val_loss
+
+
+def _bucket(n, multiple):
+    """Padded size for n rows: the next power of two, in whole multiples.
+
+    Powers of two (at least _MIN_BUCKET) keep the number of distinct compiled
+    shapes small: folds of similar size and all small data sets share one.
+    The padding costs memory, at most as much as the data, and no arithmetic:
+    the loops stop at the last real row's batch.
+    """
+    size = max(_MIN_BUCKET, 1 << max(int(n) - 1, 1).bit_length())
+    return -(-size // multiple) * multiple
+
+
+def _pad(arrays, size):
+    """Tensors of ``size`` rows: the arrays' rows, then zeros (weight 0)."""
+    out = []
+    for a in arrays:
+        padded = np.zeros((size, *a.shape[1:]), np.float32)
+        padded[: len(a)] = a
+        out.append(tf.convert_to_tensor(padded))
+    return out
 
 
 class _WorkspacePool:
@@ -370,16 +401,20 @@ def train(
         )
         ws.reset(weights, learning_rate, seeds)
         has_val = val_data is not None
+        n = len(train_data[0])
+        # A batch larger than the data is one padded batch; no larger than the
+        # padded data, so that a huge batch_size does not allocate padding.
+        batch_size = min(batch_size, _bucket(n, 1))
+        train_tensors = _pad(train_data, _bucket(n, batch_size))
         if not has_val:
-            n_out = spec.n_outputs
             val_data = (
                 np.zeros((0, spec.n_features), np.float32),
-                np.zeros((0, n_out), np.float32),
+                np.zeros((0, spec.n_outputs), np.float32),
                 np.zeros(0, np.float32),
             )
-        tensors = [tf.convert_to_tensor(a) for a in (*train_data, *val_data)]
-        batch = tf.constant(min(batch_size, len(train_data[0])), tf.int32)
-        do_shuffle = tf.constant(bool(shuffle))
+        val_tensors = _pad(val_data, _bucket(len(val_data[0]), _EVAL_CHUNK))
+        val_tensors.append(tf.constant(len(val_data[0]), tf.int32))
+        n_rows = tf.constant(n, tf.int32)
 
         cbs = keras.callbacks.CallbackList(
             list(callbacks), model=ws.model, epochs=epochs, verbose=0
@@ -391,7 +426,9 @@ def train(
             for epoch in range(epochs):
                 cbs.on_epoch_begin(epoch)
                 epoch_seed = tf.constant([seed, epoch], tf.int64)
-                loss_t, val_t = ws.run_epoch(*tensors, batch, epoch_seed, do_shuffle)
+                loss_t, val_t = ws.run_epoch(
+                    *train_tensors, n_rows, *val_tensors, epoch_seed, batch_size, shuffle
+                )
                 train_loss = float(loss_t)
                 val_loss = float(val_t) if has_val else math.nan
                 current = val_loss if has_val else train_loss
