@@ -89,13 +89,13 @@ def _huber(y, p, delta=1.0):
 #: Per-row losses, averaged over the outputs, by their Keras names.
 LOSSES = {"mae": _mae, "mse": _mse, "huber": _huber}
 
-# Validation rows are evaluated this many at a time: few enough that the
-# padding evaluated in the last chunk costs little.
-_EVAL_CHUNK = 256
+# Validation rows are evaluated this many at a time, to bound memory.
+_EVAL_CHUNK = 4096
 
-# Data are padded to at least this many rows, so that small data sets of
-# any size share one compiled program.
+# Training data are padded to at least this many rows (validation data to
+# _MIN_VAL_BUCKET), so that small data sets of any size share one program.
 _MIN_BUCKET = 1024
+_MIN_VAL_BUCKET = 256
 
 # Keras's BatchNormalization default momentum for the moving statistics.
 _BN_MOMENTUM = 0.99
@@ -217,16 +217,10 @@ class _Workspace:
         real = tf.cast(w > 0, tf.float32)[:, None]
         return tf.reduce_sum(self.loss(y, self._forward(x, training, real)) * w)
 
-    def _epoch(self, x, y, w, n, x_val, y_val, w_val, n_val, seed, batch_size, shuffle):
+    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size):
         # x, y, w hold n real rows then padding of weight 0, at least up to
-        # the end of the last batch; batch_size and shuffle are Python values.
-        rows = tf.range(x.shape[0])
-        if shuffle:
-            # A seeded permutation of the real rows; the padding stays last.
-            keys = tf.random.stateless_uniform([x.shape[0]], seed=seed)
-            order = tf.argsort(tf.where(rows < n, keys, 2.0), stable=True)
-        else:
-            order = rows
+        # the end of the last batch; order is this epoch's order of the rows,
+        # the padding last. batch_size is a Python int, compiled in.
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
 
@@ -248,27 +242,30 @@ class _Workspace:
         )
         train_loss = tf.math.divide_no_nan(total, tf.reduce_sum(w))
 
+        chunk = min(x_val.shape[0], _EVAL_CHUNK)
+
         def evaluate(i, total):
-            rows = slice(i * _EVAL_CHUNK, (i + 1) * _EVAL_CHUNK)
+            rows = slice(i * chunk, (i + 1) * chunk)
             return i + 1, total + self._weighted_loss(x_val[rows], y_val[rows], w_val[rows], False)
 
-        n_chunks = (n_val + _EVAL_CHUNK - 1) // _EVAL_CHUNK
         _, val_total = tf.while_loop(
-            lambda i, _: i < n_chunks, evaluate, (tf.constant(0), tf.constant(0.0))
+            lambda i, _: i < (n_val + chunk - 1) // chunk,
+            evaluate,
+            (tf.constant(0), tf.constant(0.0)),
         )
         val_loss = tf.math.divide_no_nan(val_total, tf.reduce_sum(w_val))
         return train_loss, val_loss
 
 
-def _bucket(n, multiple):
+def _bucket(n, multiple, minimum=_MIN_BUCKET):
     """Padded size for n rows: the next power of two, in whole multiples.
 
-    Powers of two (at least _MIN_BUCKET) keep the number of distinct compiled
+    Powers of two (at least ``minimum``) keep the number of distinct compiled
     shapes small: folds of similar size and all small data sets share one.
-    The padding costs memory, at most as much as the data, and no arithmetic:
-    the loops stop at the last real row's batch.
+    The padding costs memory, at most as much as the data, and little
+    arithmetic: the loops stop at the last real row's batch or chunk.
     """
-    size = max(_MIN_BUCKET, 1 << max(int(n) - 1, 1).bit_length())
+    size = max(minimum, 1 << max(int(n) - 1, 1).bit_length())
     return -(-size // multiple) * multiple
 
 
@@ -405,14 +402,16 @@ def train(
         # A batch larger than the data is one padded batch; no larger than the
         # padded data, so that a huge batch_size does not allocate padding.
         batch_size = min(batch_size, _bucket(n, 1))
-        train_tensors = _pad(train_data, _bucket(n, batch_size))
+        padded = _bucket(n, batch_size)
+        train_tensors = _pad(train_data, padded)
         if not has_val:
             val_data = (
                 np.zeros((0, spec.n_features), np.float32),
                 np.zeros((0, spec.n_outputs), np.float32),
                 np.zeros(0, np.float32),
             )
-        val_tensors = _pad(val_data, _bucket(len(val_data[0]), _EVAL_CHUNK))
+        # A power of two of at least 256: whole chunks of _EVAL_CHUNK rows.
+        val_tensors = _pad(val_data, _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET))
         val_tensors.append(tf.constant(len(val_data[0]), tf.int32))
         n_rows = tf.constant(n, tf.int32)
 
@@ -425,9 +424,12 @@ def train(
         try:
             for epoch in range(epochs):
                 cbs.on_epoch_begin(epoch)
-                epoch_seed = tf.constant([seed, epoch], tf.int64)
+                # Shuffled in NumPy: XLA's sort would cost more than the epoch.
+                order = np.arange(padded, dtype=np.int32)
+                if shuffle:
+                    order[:n] = np.random.default_rng([seed, epoch]).permutation(n)
                 loss_t, val_t = ws.run_epoch(
-                    *train_tensors, n_rows, *val_tensors, epoch_seed, batch_size, shuffle
+                    *train_tensors, n_rows, order, *val_tensors, batch_size
                 )
                 train_loss = float(loss_t)
                 val_loss = float(val_t) if has_val else math.nan
