@@ -68,10 +68,18 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 
-def _scale(scaler, a):
-    # MinMaxScaler.transform's own arithmetic, without its input validation,
-    # which would cost more than a one-row prediction.
-    return a if scaler is None else a * scaler.scale_ + scaler.min_
+def _scale(scaler, a, dtype=np.float64):
+    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype``.
+
+    Without the scaler's input validation, which would cost more than a
+    one-row prediction; written straight into the result, so that scaling
+    training data to float32 takes no float64 temporary of the data's size.
+    """
+    out = np.array(a, dtype=dtype, order="C")
+    if scaler is not None:
+        out *= scaler.scale_.astype(dtype)
+        out += scaler.min_.astype(dtype)
+    return out
 
 
 def _unscale(scaler, a):
@@ -432,8 +440,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             weights = initial_weights(spec, local_rng)
 
         def prepare(x, y, w):
-            x, y = _scale(x_scaler, x), _scale(y_scaler, y)
-            return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (x, y, w))
+            f32 = np.float32
+            return _scale(x_scaler, x, f32), _scale(y_scaler, y, f32), w.astype(f32)
 
         callbacks = list(self.callbacks or [])
         from ._progress import EpochProgress, EpochTasks
