@@ -285,9 +285,15 @@ def _pad(arrays, size):
 
 
 class _WorkspacePool:
-    """Idle workspaces by (spec, optimizer, loss), least recently used first out."""
+    """Idle workspaces by (spec, optimizer, loss), least recently used first out.
 
-    def __init__(self, max_idle=8):
+    Room for 32: more architectures than a grid search usually tries, since a
+    cache that is too small for a search that cycles through its candidates
+    misses every time, and each miss traces and compiles anew (and TensorFlow
+    keeps a few MB of each XLA compilation for the life of the process).
+    """
+
+    def __init__(self, max_idle=32):
         self.max_idle = max_idle
         self._idle = collections.OrderedDict()
         self._lock = threading.Lock()
