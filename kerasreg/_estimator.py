@@ -44,6 +44,11 @@ _NON_NUMERIC_HINT = (
 def _check_numeric_frame(X, name):
     """Name a DataFrame's non-numeric columns before NumPy's error does not."""
     if isinstance(X, pd.DataFrame):
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"Expected {name} with at least one feature column. "
+                f"Received: a DataFrame of shape {X.shape}"
+            )
         bad = [str(c) for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
         if bad:
             raise ValueError(f"{name} has non-numeric columns: {bad}. {_NON_NUMERIC_HINT}")
@@ -68,18 +73,31 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 
-def _scale(scaler, a, dtype=np.float64):
+def _scale(scaler, a, dtype=np.float64, chunk_rows=65536):
     """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype``.
 
     Without the scaler's input validation, which would cost more than a
-    one-row prediction; written straight into the result, so that scaling
-    training data to float32 takes no float64 temporary of the data's size.
+    one-row prediction. Computed in float64 a chunk of rows at a time and
+    written into the result, so that values beyond float32's range are scaled
+    before the cast, with no float64 temporary the size of the data.
     """
-    out = np.array(a, dtype=dtype, order="C")
-    if scaler is not None:
-        out *= scaler.scale_.astype(dtype)
-        out += scaler.min_.astype(dtype)
+    if scaler is None:
+        return np.array(a, dtype=dtype, order="C")
+    out = np.empty(a.shape, dtype=dtype)
+    for start in range(0, len(a), chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        out[rows] = a[rows] * scaler.scale_ + scaler.min_
     return out
+
+
+def _check_finite_for_training(name, a):
+    # Finite float64 can still be beyond float32, in which the network trains.
+    if not np.isfinite(a).all():
+        raise ValueError(
+            f"{name} holds values beyond float32's range (about 3.4e38) after scaling, "
+            "which the network cannot train on: values far outside the training rows' "
+            "range, or scale_inputs/scale_target turned off. Rescale the data."
+        )
 
 
 def _unscale(scaler, a):
@@ -398,7 +416,12 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "_weights")
         X, y = _validate(self, X, y, reset=not warm)
         y_ndim = y.ndim
-        y = y.reshape(len(y), -1)
+        try:  # scikit-learn leaves y of numeric strings as strings
+            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Expected numeric y. Received: {e}") from e
+        if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
+            raise ValueError("Input y contains infinity or a value too large for float64.")
         sw = (
             np.ones(len(X))
             if sample_weight is None
@@ -414,9 +437,11 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
         if validation_data is not None:
             val = self._check_validation_data(validation_data, y.shape[1])
+            val_names = ("X_val", "y_val")
             train = (X, y, sw)
         elif self.early_stopping and self.validation_fraction > 0:
             train, val = self._split(X, y, sw, local_rng)
+            val_names = ("X", "y")
         else:
             train, val = (X, y, sw), None
 
@@ -438,11 +463,21 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             x_scaler = MinMaxScaler().fit(train[0]) if self.scale_inputs else None
             y_scaler = MinMaxScaler().fit(train[1]) if self.scale_target else None
+            for name, scaler in (("X", x_scaler), ("y", y_scaler)):
+                if scaler is not None and not np.isfinite(scaler.data_range_).all():
+                    raise ValueError(
+                        f"The range of {name} (max - min) overflows float64. Rescale {name}."
+                    )
             weights = initial_weights(spec, local_rng)
 
-        def prepare(x, y, w):
+        def prepare(x, y, w, names):
             f32 = np.float32
-            return _scale(x_scaler, x, f32), _scale(y_scaler, y, f32), w.astype(f32)
+            x, y = _scale(x_scaler, x, f32), _scale(y_scaler, y, f32)
+            for name, a in zip(names, (x, y)):
+                _check_finite_for_training(name, a)
+            # Weighted means ignore a common factor; dividing by the largest
+            # weight keeps any finite weights within float32.
+            return x, y, (w / w.max()).astype(f32)
 
         callbacks = list(self.callbacks or [])
         from ._progress import EpochProgress, EpochTasks
@@ -466,8 +501,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             result = _engine.train(
                 spec,
                 weights,
-                prepare(*train),
-                None if val is None else prepare(*val),
+                prepare(*train, ("X", "y")),
+                None if val is None else prepare(*val, val_names),
                 optimizer=self.optimizer,
                 learning_rate=float(self.learning_rate),
                 loss=self.loss,
@@ -584,6 +619,11 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = _validate(self, X, reset=False)
         y = _unscale(self.y_scaler_, forward(self._spec, self._weights, _scale(self.x_scaler_, X)))
+        if not np.isfinite(y).all():
+            raise ValueError(
+                "Predictions overflow float64 in y's units: X lies too far outside the "
+                "range of the rows seen in fit, or y's range is near float64's limit."
+            )
         return y.ravel() if self._y_ndim == 1 else y
 
     def save(self, path, *, target_names=None):
