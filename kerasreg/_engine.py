@@ -113,7 +113,7 @@ class _Workspace:
     callbacks see the model being trained.
     """
 
-    def __init__(self, spec, optimizer, loss):
+    def __init__(self, spec, optimizer, loss, jit_compile=True):
         self.spec = spec
         self.model = build_model(spec)
         self.optimizer = OPTIMIZERS[optimizer](learning_rate=0.001)
@@ -154,7 +154,7 @@ class _Workspace:
         # bucket (see _pad), and the batch size is compiled in; the number of
         # real rows is an input, so the folds of a cross-validation share one
         # program.
-        self.run_epoch = tf.function(self._epoch, jit_compile=True)
+        self.run_epoch = tf.function(self._epoch, jit_compile=jit_compile)
 
     def reset(self, weights, learning_rate, seeds):
         """Load initial weights and start the optimizer and dropout afresh."""
@@ -278,7 +278,13 @@ def _pad(arrays, size):
     """
     out = []
     for a in arrays:
-        padded = np.zeros((size, *a.shape[1:]), np.float32)
+        shape = (size, *a.shape[1:])
+        # TensorFlow's kernels require 64-byte aligned buffers; NumPy's only
+        # guarantee 16.
+        n = int(np.prod(shape))
+        buffer = np.zeros(n + 16, np.float32)
+        start = (-buffer.ctypes.data % 64) // 4
+        padded = buffer[start : start + n].reshape(shape)
         padded[: len(a)] = a
         out.append(tf.experimental.dlpack.from_dlpack(padded.__dlpack__()))
     return out
@@ -302,7 +308,11 @@ class _WorkspacePool:
         with self._lock:
             if key in self._idle:
                 return self._idle.pop(key)
-        return _Workspace(*key)
+        global _xla_workspaces
+        with self._lock:
+            _xla_workspaces += 1
+            jit = _xla_workspaces <= _XLA_WORKSPACES
+        return _Workspace(*key, jit_compile=jit)
 
     def checkin(self, key, workspace):
         with self._lock:
@@ -318,6 +328,14 @@ class _WorkspacePool:
 
 
 POOL = _WorkspacePool()
+
+# TensorFlow never frees an XLA compilation: each keeps ~5.5 MB and ~150
+# memory mappings for the life of the process, and a process that compiles
+# some 400 programs hits the kernel's map limit (vm.max_map_count) and
+# aborts. Past this many workspaces, new ones run the same epoch as a plain
+# TensorFlow graph, slower for small networks but released when evicted.
+_XLA_WORKSPACES = 100
+_xla_workspaces = 0
 
 
 @dataclass

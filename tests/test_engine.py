@@ -84,3 +84,17 @@ def test_batch_norm_statistics_match_keras():
     model(x, training=True)
     for index in (4, 5):  # moving_mean, moving_variance
         np.testing.assert_allclose(result.weights[index], model.get_weights()[index], rtol=1e-6)
+
+
+def test_graph_mode_after_the_xla_budget(data, monkeypatch):
+    # Past the XLA budget, workspaces run the same epoch without XLA: same
+    # results up to rounding, and nothing compiled that the process keeps.
+    X, y = data
+    params = dict(width=3, depth=1, epochs=3, random_state=0, early_stopping=False)
+    with_xla = DenseRegressor(**params).fit(X, y).predict(X)
+    _engine.POOL.clear()
+    monkeypatch.setattr(_engine, "_XLA_WORKSPACES", 0)
+    without = DenseRegressor(**params).fit(X, y).predict(X)
+    assert _workspace((3,)).run_epoch._jit_compile is False
+    np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
+    _engine.POOL.clear()
