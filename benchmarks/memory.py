@@ -1,0 +1,262 @@
+#!/usr/bin/env python
+"""Memory of many fits in one process: does RSS stay bounded?
+
+Runs ``--fits N`` fits of DenseRegressor in this process, cycling over
+architectures, on tiny data with ``epochs=2, early_stopping=False``. By
+default: depths 1, 2, 3 x widths 4, 8, 16, 32, 64 and as many more widths as it
+takes to have more architectures than the engine's cache keeps idle
+(``kerasreg._engine.POOL.max_idle``), so that workspaces are evicted and new
+ones traced and compiled. Prints the resident set size (VmRSS from
+``/proc/self/status``) after fit 10, 20, 50, 100, then every 100 and at the end,
+the growth since fit 10, the number of memory mappings (the kernel stops a
+process at ``vm.max_map_count``, 65530 by default) and fits per second.
+
+Run from the repository root::
+
+    python benchmarks/memory.py --fits 200
+    python benchmarks/memory.py --fits 500 --json /tmp/memory.json
+    python benchmarks/memory.py --fits 200 --widths 4,8,16,32,64   # 15: all cached
+
+With ``--order cycle`` (the default) the architectures come round in turn: with
+more of them than the cache holds, every fit misses the cache and builds and
+traces a new workspace (the worst case for the cache, about a second a fit on
+a small machine). ``--order random`` draws them at random: fewer misses.
+``--order blocks`` fits each architecture ``--block`` times in a row;
+``--order warm-blocks`` fits each once in turn first (so that the cache is full
+from the start), then in blocks.
+The garbage collector runs before each reading, so that the readings count
+what is still referenced rather than garbage waiting for the collector.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse
+import gc
+import itertools
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+# Measure the checkout this script lives in, installed or not.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def _status_kib(field):
+    """A field of /proc/self/status (VmRSS, VmHWM) in KiB, or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_mib():
+    kib = _status_kib("VmRSS")
+    if kib is None:  # not Linux: the peak, from getrusage, is the best there is
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kib = peak // 1024 if sys.platform == "darwin" else peak
+    return kib / 1024
+
+
+def map_count():
+    """Memory mappings of this process (the kernel allows vm.max_map_count)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def max_map_count():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _ints(text):
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def checkpoints(n_fits):
+    marks = [m for m in (10, 20, 50, 100) if m <= n_fits]
+    marks += list(range(200, n_fits + 1, 100))
+    if n_fits not in marks:
+        marks.append(n_fits)
+    return sorted(set(marks))
+
+
+def architectures(widths, depths, order, n_fits, block, seed=0):
+    archs = list(itertools.product(widths, depths))
+    if order == "cycle":
+        return [archs[i % len(archs)] for i in range(n_fits)]
+    if order == "blocks":
+        return [archs[(i // block) % len(archs)] for i in range(n_fits)]
+    if order == "warm-blocks":
+        plan = archs + [archs[(i // block) % len(archs)] for i in range(n_fits)]
+        return plan[:n_fits]
+    rng = np.random.RandomState(seed)
+    return [archs[i] for i in rng.randint(len(archs), size=n_fits)]
+
+
+BASE_WIDTHS = [4, 8, 16, 32, 64]
+EXTRA_WIDTHS = [w for w in range(5, 200) if w not in BASE_WIDTHS]
+
+
+def default_widths(depths, max_idle):
+    """Widths 4, 8, 16, 32, 64, then more until there are more architectures
+    than the cache holds, so that it evicts."""
+    widths = list(BASE_WIDTHS)
+    extra = iter(EXTRA_WIDTHS)
+    while len(widths) * len(depths) <= max_idle:
+        widths.append(next(extra))
+    return widths
+
+
+def run(
+    n_fits, widths=None, depths=(1, 2, 3), order="cycle", block=10, rows=128, features=5,
+    max_idle=None, quiet=False,
+):  # fmt: skip
+    from sklearn.datasets import make_regression
+
+    from kerasreg import DenseRegressor, _engine
+
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    if max_idle is not None:
+        _engine.POOL.max_idle = max_idle
+    depths = list(depths)
+    if widths is None:
+        widths = default_widths(depths, _engine.POOL.max_idle)
+    X, y = make_regression(n_samples=rows, n_features=features, noise=1.0, random_state=0)
+    plan = architectures(widths, depths, order, n_fits, block)
+
+    # Count workspaces built (each is a trace), without changing the engine.
+    built = {"n": 0}
+    workspace_init = _engine._Workspace.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built["n"] += 1
+        workspace_init(self, *args, **kwargs)
+
+    _engine._Workspace.__init__ = counting_init
+
+    gc.collect()
+    rss_start = rss_mib()
+    say(
+        f"{n_fits} fits, {len(set(plan))} architectures (widths {widths} x depths {depths}, "
+        f"order {order}), cache max_idle={_engine.POOL.max_idle}, {rows} rows x {features} "
+        f"features, epochs=2; RSS before the first fit {rss_start:.1f} MiB"
+    )
+    say(
+        f"{'fit':>6} {'arch':>8} {'RSS MiB':>9} {'growth':>8} {'traces':>7} {'maps':>7} "
+        f"{'s':>8} {'fits/s':>7}"
+    )
+    readings = []
+    marks = checkpoints(n_fits)
+    start = last_time = time.perf_counter()
+    last_fit = 0
+    try:
+        for i, (width, depth) in enumerate(plan, 1):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                DenseRegressor(
+                    width=width, depth=depth, epochs=2, batch_size=32,
+                    early_stopping=False, random_state=i,
+                ).fit(X, y)  # fmt: skip
+            if i in marks:
+                gc.collect()
+                now, rss, maps = time.perf_counter(), rss_mib(), map_count()
+                base = next((r["rss_mib"] for r in readings if r["fit"] == 10), rss)
+                readings.append(
+                    dict(fit=i, rss_mib=rss, elapsed_s=now - start, traces=built["n"], maps=maps)
+                )
+                rate = (i - last_fit) / (now - last_time)
+                say(
+                    f"{i:>6} {width:>4}x{depth:<3} {rss:>9.1f} {rss - base:>+8.1f} "
+                    f"{built['n']:>7} {maps if maps is not None else '?':>7} "
+                    f"{now - start:>8.1f} {rate:>7.1f}"
+                )
+                last_time, last_fit = now, i
+    finally:
+        _engine._Workspace.__init__ = workspace_init
+
+    elapsed = time.perf_counter() - start
+    at_10 = next((r["rss_mib"] for r in readings if r["fit"] == 10), None)
+    end = readings[-1]["rss_mib"]
+    peak = _status_kib("VmHWM")
+    summary = dict(
+        fits=n_fits,
+        architectures=len(set(plan)),
+        order=order,
+        max_idle=_engine.POOL.max_idle,
+        traces=built["n"],
+        rss_start_mib=rss_start,
+        rss_after_10_mib=at_10,
+        rss_end_mib=end,
+        growth_after_10_mib=None if at_10 is None else end - at_10,
+        peak_rss_mib=None if peak is None else peak / 1024,
+        maps_end=readings[-1]["maps"],
+        max_map_count=max_map_count(),
+        elapsed_s=elapsed,
+        fits_per_s=n_fits / elapsed,
+        readings=readings,
+    )
+    growth = "n/a" if at_10 is None else f"{end - at_10:+.1f} MiB"
+    say(
+        f"RSS after fit 10: {at_10 if at_10 is None else round(at_10, 1)} MiB, after fit {n_fits}: "
+        f"{end:.1f} MiB, growth after the first 10 fits: {growth}; peak "
+        f"{summary['peak_rss_mib'] or float('nan'):.1f} MiB; {built['n']} traces; "
+        f"{summary['maps_end']} memory mappings (vm.max_map_count {summary['max_map_count']}); "
+        f"{elapsed:.1f} s, {n_fits / elapsed:.2f} fits/s"
+    )
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fits", type=int, default=200, help="number of fits (default 200)")
+    parser.add_argument(
+        "--widths",
+        type=_ints,
+        help="comma-separated (default 4,8,16,32,64 and more until there are more "
+        "architectures than the cache holds)",
+    )
+    parser.add_argument("--depths", type=_ints, default=[1, 2, 3])
+    parser.add_argument(
+        "--order", choices=["cycle", "random", "blocks", "warm-blocks"], default="cycle"
+    )
+    parser.add_argument("--block", type=int, default=10, help="fits in a row with --order blocks")
+    parser.add_argument("--rows", type=int, default=128)
+    parser.add_argument("--features", type=int, default=5)
+    parser.add_argument(
+        "--max-idle", type=int, help="set kerasreg._engine.POOL.max_idle (default: as shipped)"
+    )
+    parser.add_argument("--json", help="also write the readings to this JSON file")
+    parser.add_argument("--quiet", action="store_true", help="print nothing (with --json)")
+    args = parser.parse_args(argv)
+    if args.fits < 1:
+        parser.error("--fits must be at least 1")
+    summary = run(
+        args.fits, args.widths, args.depths, order=args.order, block=args.block,
+        rows=args.rows, features=args.features, max_idle=args.max_idle, quiet=args.quiet,
+    )  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
