@@ -463,10 +463,13 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             x_scaler = MinMaxScaler().fit(train[0]) if self.scale_inputs else None
             y_scaler = MinMaxScaler().fit(train[1]) if self.scale_target else None
+            # Predictions may leave the training range; leave them headroom.
+            limit = np.finfo(np.float64).max / 1e4
             for name, scaler in (("X", x_scaler), ("y", y_scaler)):
-                if scaler is not None and not np.isfinite(scaler.data_range_).all():
+                if scaler is not None and not (scaler.data_range_ < limit).all():
                     raise ValueError(
-                        f"The range of {name} (max - min) overflows float64. Rescale {name}."
+                        f"The range of {name} (max - min) is too close to float64's limit "
+                        f"(above {limit:.1e}) to predict in its units. Rescale {name}."
                     )
             weights = initial_weights(spec, local_rng)
 

@@ -367,17 +367,17 @@ def test_infinity_in_object_y_is_named(data, early_stopping):
     X, y = data
     y = y.astype(object)
     y[0] = np.inf
-    # Today: "Input X contains infinity" (from the y scaler) or, when the row
-    # lands in the validation split, "diverged ... Lower learning_rate".
+    # Until 0c13d41: "Input X contains infinity" (from the y scaler) or, when
+    # the row landed in the validation split, "diverged ... Lower learning_rate".
     with pytest.raises(ValueError, match="Input y contains infinity"):
         tiny(early_stopping=early_stopping).fit(X, y)
 
 
 @pytest.mark.parametrize("factor", [1e-300, 1e300])
 def test_scaling_all_sample_weights_changes_nothing(data, factor):
-    # Weighted means are invariant to a common factor, but 1e300 becomes inf in
-    # float32 ("diverged ... Lower learning_rate") and 1e-300 becomes 0 (the
-    # network silently does not train).
+    # Weighted means are invariant to a common factor. Until 0c13d41, 1e300
+    # became inf in float32 ("diverged ... Lower learning_rate") and 1e-300
+    # became 0 (the network silently did not train).
     X, y = data
     expected = tiny(early_stopping=False).fit(X, y).predict(X)
     got = tiny(early_stopping=False).fit(X, y, sample_weight=np.full(20, factor)).predict(X)
@@ -407,9 +407,9 @@ def test_validation_rows_beyond_float32_after_scaling(data, where):
 
 @pytest.mark.parametrize("what", ["X", "y"])
 def test_values_beyond_float32_are_scaled_into_range(data, what):
-    # Min-max scaling brings any finite values into [0, 1]; since 267bba0
-    # _scale casts to float32 first (1e300 -> inf, inf * scale -> NaN): fit
-    # says "diverged ... Lower learning_rate". It worked before.
+    # Min-max scaling brings any finite values into [0, 1]. From 267bba0 to
+    # 0c13d41, _scale cast to float32 first (1e300 -> inf, inf * scale -> NaN)
+    # and fit said "diverged ... Lower learning_rate".
     X, y = data
     if what == "X":
         _fit_or_named_error(tiny(), X * 1e300, y, "X")
@@ -420,7 +420,8 @@ def test_values_beyond_float32_are_scaled_into_range(data, what):
 def test_unscaled_X_beyond_float32(data):
     X, y = data
     # Before 267bba0 fit succeeded (finite history, NaN kernel: relu hid the
-    # infinities in the forward pass) and predict returned NaN; now "diverged".
+    # infinities in the forward pass) and predict returned NaN; until 0c13d41
+    # it said "diverged ... Lower learning_rate".
     _fit_or_named_error(tiny(scale_inputs=False), X * 1e300, y, "X")
 
 
@@ -453,3 +454,19 @@ def test_frame_without_columns_is_named(data):
     _, y = data
     with pytest.raises(ValueError, match="feature"):
         tiny().fit(pd.DataFrame(index=range(20)), y)
+
+
+def test_a_fit_that_works_predicts_its_own_rows(data):
+    # Found by KERASREG_FUZZ_RANDOM=1 after 0c13d41: y's range (8e307) does not
+    # overflow, so fit works, but the barely trained network's scaled
+    # predictions lie outside [0, 1] and predict(X) of the very rows it was fitted
+    # on raised "Predictions overflow float64 in y's units". fit now rejects
+    # such a y, naming it.
+    X, y = data
+    y = np.where(np.random.RandomState(1).rand(20) > 0.5, 4e307, -4e307)
+    try:
+        reg = tiny(early_stopping=False).fit(X, y)
+    except ValueError as e:
+        assert re.search(r"\by\b", str(e)), str(e)
+    else:
+        assert np.isfinite(reg.predict(X)).all()

@@ -77,7 +77,8 @@ def test_rss_grows_under_100_mib_after_the_first_10_fits(run):
 @pytest.mark.xfail(
     strict=True,
     reason="each new XLA-compiled workspace leaves ~5 MiB behind (TensorFlow keeps "
-    "every jit_compile function's compiled program); see benchmarks/memory.py",
+    "every jit_compile function's compiled program; the engine stops compiling after "
+    "_engine._XLA_WORKSPACES); see benchmarks/memory.py",
 )
 def test_rss_per_new_workspace_is_bounded(run):
     first = next(r for r in run["readings"] if r["fit"] == 10)

@@ -121,7 +121,10 @@ def test_concurrent_fits_of_one_architecture(data, params):
         (tiny(random_state=1, **params), X, y),
         (tiny(random_state=2, **params), X, -3 * y + 7),
     ]
-    for _ in range(3):  # a few rounds, to give the threads a chance to interleave
+    # Two rounds, to give the threads more than one chance to interleave. (Each
+    # round builds and compiles a second workspace: the pool keeps one idle
+    # workspace per architecture.)
+    for _ in range(2):
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(lambda j: j[0].fit(j[1], j[2]).predict(X), j) for j in fresh]
             concurrent = [f.result() for f in futures]
@@ -129,14 +132,15 @@ def test_concurrent_fits_of_one_architecture(data, params):
             np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.integration
 def _workspaces_here():
+    """Run on a Dask worker: how many workspaces its engine holds."""
     import sys
 
     engine = sys.modules.get("kerasreg._engine")
     return 0 if engine is None else len(engine.POOL._idle)
 
 
+@pytest.mark.integration
 def test_grid_search_on_dask(data):
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
