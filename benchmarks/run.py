@@ -101,6 +101,21 @@ TARGETS = dict(
 )
 
 
+def _mlp_for_epochs(width, depth, batch_size, epochs):
+    """MLPRegressor that runs exactly ``epochs`` epochs: no stopping on tol."""
+    from sklearn.neural_network import MLPRegressor
+
+    return MLPRegressor(
+        hidden_layer_sizes=(width,) * depth,
+        batch_size=batch_size,
+        max_iter=epochs,
+        early_stopping=False,
+        tol=0,
+        n_iter_no_change=epochs,
+        random_state=0,
+    )
+
+
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -414,20 +429,11 @@ def contender_keras_wrapper(d, width, depth, batch_size, epochs):
 def contender_mlp(d, width, depth, batch_size, epochs):
     require("sklearn", "scikit-learn")
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPRegressor
 
     state = {}
 
     def fit():
-        est = MLPRegressor(
-            hidden_layer_sizes=(width,) * depth,
-            batch_size=batch_size,
-            max_iter=epochs,
-            early_stopping=False,
-            tol=0,
-            n_iter_no_change=epochs,
-            random_state=0,
-        )
+        est = _mlp_for_epochs(width, depth, batch_size, epochs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             t0 = perf()
@@ -729,20 +735,11 @@ def w4_worker(n, epochs, contender):
             )
     else:
         from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPRegressor
 
         warnings.simplefilter("ignore", ConvergenceWarning)
 
         def make(ep):
-            return MLPRegressor(
-                hidden_layer_sizes=(width,) * depth,
-                batch_size=batch_size,
-                max_iter=ep,
-                early_stopping=False,
-                tol=0,
-                n_iter_no_change=ep,
-                random_state=0,
-            )
+            return _mlp_for_epochs(width, depth, batch_size, ep)
 
     # Warm-up on a small slice: imports, thread pools, tracing of the training step.
     make(1).fit(X[:W4_WARMUP_ROWS], y[:W4_WARMUP_ROWS])

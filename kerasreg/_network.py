@@ -91,22 +91,6 @@ class NetworkSpec:
             fan_in = units
         return shapes + [(fan_in, self.n_outputs), (self.n_outputs,)]
 
-    def n_params(self):
-        """Number of trainable parameters."""
-        n = 0
-        fan_in = self.n_features
-        for units in (*self.hidden_layer_sizes, self.n_outputs):
-            n += fan_in * units + units
-            fan_in = units
-        if self.batch_norm:
-            n += 2 * sum(self.hidden_layer_sizes)
-        return n
-
-    def macs_per_row(self):
-        """Multiply-accumulates of one forward pass for one row."""
-        sizes = (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
-        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
 
 def initial_weights(spec, rng):
     """Draw initial weights as Keras's defaults do, from a NumPy generator.
