@@ -140,6 +140,9 @@ class _Workspace:
             if isinstance(layer, keras.layers.BatchNormalization)
         ]
         self.trainable = [v.value for v in self.model.trainable_variables]
+        # Every weight, in get_weights() order (kernels, biases, batch norm's
+        # gamma, beta and moving statistics).
+        self.weights = [v.value for v in self.model.weights]
         self.slots = [
             [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.trainable]
             for _ in range(_SLOTS[optimizer])
@@ -155,18 +158,60 @@ class _Workspace:
         # real rows is an input, so the folds of a cross-validation share one
         # program.
         self.run_epoch = tf.function(self._epoch, jit_compile=jit_compile)
+        # Loading and reading every weight in one graph call each, rather than
+        # an eager operation per variable: for a small network on small data
+        # the per-variable calls cost as much as an epoch. The weights travel
+        # as one flat vector, which a graph call takes faster than a list.
+        self._sizes = [int(np.prod(v.shape)) for v in self.weights]
+        # The best epoch's weights so far, kept beside the live ones: an epoch
+        # call copies them in (when told the previous epoch was the best), so
+        # that no epoch pays for a copy to NumPy.
+        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.weights]
+        # Concrete functions of run_epoch by (padded rows, padded validation
+        # rows, batch size): calling one directly saves a tf.function's
+        # argument matching on every epoch.
+        self.epoch_fns = {}
+        self._load = tf.function(self._load_weights).get_concrete_function(
+            tf.TensorSpec([sum(self._sizes)], tf.float32),
+            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec(self.dropout_seeds.shape, tf.int64),
+        )
+        read = tf.function(self._read_weights)
+        self._read = {best: read.get_concrete_function(best) for best in (False, True)}
 
-    def reset(self, weights, learning_rate, seeds):
-        """Load initial weights and start the optimizer and dropout afresh."""
-        self.model.set_weights(weights)
+    def _read_weights(self, best):
+        return [tf.identity(v) for v in (self.best if best else self.weights)]
+
+    def _load_weights(self, flat, learning_rate, seeds):
+        for v, w in zip(self.weights, tf.split(flat, self._sizes)):
+            v.assign(tf.reshape(w, v.shape))
         for slot in self.slots:
             for v in slot:
                 v.assign(tf.zeros(v.shape, v.dtype))
         self.iterations.assign(0)
-        self.optimizer.learning_rate = learning_rate
-        if len(seeds):
-            self.dropout_seeds.assign(np.asarray(seeds, dtype=np.int64))
+        self.dropout_seeds.assign(seeds)
+        self.optimizer.learning_rate.assign(learning_rate)
+
+    def reset(self, weights, learning_rate, seeds):
+        """Load initial weights and start the optimizer and dropout afresh."""
+        flat = np.concatenate([np.ravel(w) for w in weights]).astype(np.float32)
+        seeds = np.asarray(seeds if len(seeds) else [0], dtype=np.int64)
+        self._load(tf.constant(flat), tf.constant(learning_rate, tf.float32), tf.constant(seeds))
         self.model.stop_training = False
+
+    def get_weights(self, best=False):
+        """The current (or the saved best) weights as new NumPy arrays."""
+        return [np.array(t) for t in self._read[best]()]
+
+    def epoch_fn(self, train_tensors, val_tensors, batch_size):
+        """run_epoch's concrete function for these shapes and batch size."""
+        key = (train_tensors[0].shape[0], val_tensors[0].shape[0], batch_size)
+        if key not in self.epoch_fns:
+            order = np.arange(key[0], dtype=np.int32)
+            self.epoch_fns[key] = self.run_epoch.get_concrete_function(
+                *train_tensors, tf.constant(0), order, *val_tensors, tf.constant(False), batch_size
+            )
+        return self.epoch_fns[key]
 
     def _forward(self, x, training, real=None):
         spec, h = self.spec, x
@@ -217,10 +262,13 @@ class _Workspace:
         real = tf.cast(w > 0, tf.float32)[:, None]
         return tf.reduce_sum(self.loss(y, self._forward(x, training, real)) * w)
 
-    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size):
+    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, save_best, batch_size):
         # x, y, w hold n real rows then padding of weight 0, at least up to
         # the end of the last batch; order is this epoch's order of the rows,
         # the padding last. batch_size is a Python int, compiled in.
+        # save_best: the weights as they come in are the best so far; keep them.
+        for best, v in zip(self.best, self.weights):
+            best.assign(tf.where(save_best, v, best))
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
 
@@ -444,11 +492,17 @@ def train(
         val_tensors.append(tf.constant(len(val_data[0]), tf.int32))
         n_rows = tf.constant(n, tf.int32)
 
+        run_epoch = ws.epoch_fn(train_tensors, val_tensors, batch_size)
+        steps_per_epoch = -(-n // batch_size)
+        save_flags = (tf.constant(False), tf.constant(True))
+
         cbs = keras.callbacks.CallbackList(
             list(callbacks), model=ws.model, epochs=epochs, verbose=0
         )
         result = TrainResult(weights=None)
-        best, best_weights, wait = math.inf, None, 0
+        # last_improved: the weights now in the workspace are the best so far
+        # and not yet copied to ws.best (the next epoch call copies them).
+        best, wait, last_improved = math.inf, 0, False
         cbs.on_train_begin()
         try:
             for epoch in range(epochs):
@@ -457,14 +511,16 @@ def train(
                 order = np.arange(padded, dtype=np.int32)
                 if shuffle:
                     order[:n] = np.random.default_rng([seed, epoch]).permutation(n)
-                loss_t, val_t = ws.run_epoch(
-                    *train_tensors, n_rows, order, *val_tensors, batch_size
-                )
+                loss_t, val_t = run_epoch(
+                    *train_tensors, n_rows, order, *val_tensors, save_flags[last_improved],
+                    batch_size,
+                )  # fmt: skip
+                last_improved = False
                 train_loss = float(loss_t)
                 val_loss = float(val_t) if has_val else math.nan
                 current = val_loss if has_val else train_loss
                 if not (math.isfinite(train_loss) and math.isfinite(current)):
-                    if best_weights is None:
+                    if result.best_epoch is None:
                         raise DivergedError(
                             "The loss was not finite after the first epoch "
                             f"(loss={train_loss}, val_loss={val_loss}). Lower learning_rate."
@@ -474,9 +530,8 @@ def train(
                 result.history.append((train_loss, val_loss))
                 improved = current - min_delta < best
                 if improved:
-                    best, wait = current, 0
+                    best, wait, last_improved = current, 0, True
                     result.best_epoch = epoch + 1
-                    best_weights = ws.model.get_weights()
                 else:
                     wait += 1
                 logs = {"loss": train_loss}
@@ -493,10 +548,15 @@ def train(
             if not result.history:
                 raise
             result.stop_reason = "interrupted"
+            # Interrupted around an epoch call: if that epoch ran, it copied
+            # the best weights if they were pending; if not, the live weights
+            # are still those of the last recorded epoch.
+            ran = int(ws.iterations.numpy()) > steps_per_epoch * len(result.history)
+            last_improved = last_improved and not ran
         cbs.on_train_end()
 
         restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
-        result.weights = best_weights if restore else ws.model.get_weights()
+        result.weights = ws.get_weights(best=restore and not last_improved)
         return result
     finally:
         POOL.checkin(key, ws)

@@ -160,9 +160,7 @@ def test_cereals_as_frame():
 
     # The numeric part of the frame is the array returned with as_frame=False.
     arrays = load_cereals()
-    np.testing.assert_array_equal(
-        cereals.data[arrays.feature_names].to_numpy(), arrays.data
-    )
+    np.testing.assert_array_equal(cereals.data[arrays.feature_names].to_numpy(), arrays.data)
 
 
 def test_cereals_missing_values():

@@ -98,3 +98,90 @@ def test_graph_mode_after_the_xla_budget(data, monkeypatch):
     assert _workspace((3,)).run_epoch._jit_compile is False
     np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
     _engine.POOL.clear()
+
+
+def _train_recording(stop_at=None, where="end", **kwargs):
+    """Train a small network, recording the live weights after every epoch."""
+    import keras
+
+    from kerasreg._network import NetworkSpec, initial_weights
+
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec(3, 1, (6,))
+    x = rng.rand(64, 3).astype("float32")
+    y = x @ np.float32([[0.2], [0.3], [0.5]]) + 0.1 * rng.rand(64, 1).astype("float32")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if where == "begin" and epoch == stop_at:
+                raise KeyboardInterrupt
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.get_weights())
+            if where == "end" and epoch == stop_at:
+                raise KeyboardInterrupt
+
+    ones = np.ones(64, "float32")
+    settings = dict(learning_rate=0.05, batch_size=16, epochs=40, patience=3, min_delta=0.0)
+    settings.update(kwargs)
+    result = _engine.train(
+        spec, initial_weights(spec, rng), (x[:48], y[:48], ones[:48]),
+        (x[48:], y[48:], ones[48:]), callbacks=[Record()], **settings,
+    )  # fmt: skip
+    return result, seen
+
+
+def _assert_weights_equal(a, b):
+    assert len(a) == len(b)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_early_stopping_returns_the_best_or_the_last_epoch(restore):
+    result, seen = _train_recording(restore_best_weights=restore)
+    assert result.stop_reason == "early_stopping"
+    expected = seen[result.best_epoch - 1] if restore else seen[-1]
+    _assert_weights_equal(result.weights, expected)
+    if restore:
+        assert result.best_epoch < len(seen)
+
+
+@pytest.mark.parametrize("where", ["begin", "end"])
+def test_interrupt_returns_the_best_recorded_epoch(where):
+    # Ctrl-C before an epoch runs or after it is recorded: the best of the
+    # recorded epochs comes back, whichever epoch it was.
+    for stop_at in (1, 2, 5):
+        result, seen = _train_recording(stop_at=stop_at, where=where, patience=100)
+        assert result.stop_reason == "interrupted"
+        assert len(result.history) == (stop_at if where == "begin" else stop_at + 1)
+        _assert_weights_equal(result.weights, seen[result.best_epoch - 1])
+
+
+def test_interrupt_inside_an_epoch_call_returns_the_best_recorded_epoch(monkeypatch):
+    # Ctrl-C arriving as an epoch call returns, before the epoch is recorded:
+    # that epoch's weights are not the best recorded ones.
+    real_epoch_fn = _engine._Workspace.epoch_fn
+    after_best = 0
+    for stop_at in (2, 3, 4, 5):
+
+        def interrupting_epoch_fn(self, *args, calls=[], stop_at=stop_at):  # noqa: B006
+            fn = real_epoch_fn(self, *args)
+
+            def run(*a):
+                out = fn(*a)
+                calls.append(1)
+                if len(calls) == stop_at + 1:
+                    raise KeyboardInterrupt
+                return out
+
+            return run
+
+        monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
+        result, seen = _train_recording(patience=100)
+        assert result.stop_reason == "interrupted" and len(result.history) == stop_at
+        _assert_weights_equal(result.weights, seen[result.best_epoch - 1])
+        after_best += result.best_epoch == stop_at
+    # The case that matters: the interrupted call followed a new best epoch.
+    assert after_best
