@@ -129,7 +129,7 @@ def default_widths(depths, max_idle):
 
 def run(
     n_fits, widths=None, depths=(1, 2, 3), order="cycle", block=10, rows=128, features=5,
-    max_idle=None, quiet=False,
+    max_idle=None, quiet=False, batch_size=32,
 ):  # fmt: skip
     from sklearn.datasets import make_regression
 
@@ -154,12 +154,18 @@ def run(
 
     _engine._Workspace.__init__ = counting_init
 
+    from kerasreg._network import NetworkSpec
+
+    # Whether these fits compile with XLA (the engine's choice, from the steps per epoch).
+    spec = NetworkSpec(features, 1, (max(widths),) * max(depths))
+    xla = "XLA" if _engine.use_xla(spec, -(-rows // batch_size)) else "plain graphs"
     gc.collect()
     rss_start = rss_mib()
     say(
         f"{n_fits} fits, {len(set(plan))} architectures (widths {widths} x depths {depths}, "
         f"order {order}), cache max_idle={_engine.POOL.max_idle}, {rows} rows x {features} "
-        f"features, epochs=2; RSS before the first fit {rss_start:.1f} MiB"
+        f"features, batch_size={batch_size} ({xla}), epochs=2; RSS before the first fit "
+        f"{rss_start:.1f} MiB"
     )
     say(
         f"{'fit':>6} {'arch':>8} {'RSS MiB':>9} {'growth':>8} {'traces':>7} {'maps':>7} "
@@ -174,7 +180,7 @@ def run(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 DenseRegressor(
-                    width=width, depth=depth, epochs=2, batch_size=32,
+                    width=width, depth=depth, epochs=2, batch_size=batch_size,
                     early_stopping=False, random_state=i,
                 ).fit(X, y)  # fmt: skip
             if i in marks:
@@ -202,6 +208,8 @@ def run(
         fits=n_fits,
         architectures=len(set(plan)),
         order=order,
+        batch_size=batch_size,
+        compiled=xla,
         max_idle=_engine.POOL.max_idle,
         traces=built["n"],
         rss_start_mib=rss_start,
@@ -243,6 +251,13 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=128)
     parser.add_argument("--features", type=int, default=5)
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="default 32: 4 steps per epoch of 128 rows, plain graphs; 8 or less gives the "
+        "16+ steps per epoch for which the engine compiles with XLA",
+    )
+    parser.add_argument(
         "--max-idle", type=int, help="set kerasreg._engine.POOL.max_idle (default: as shipped)"
     )
     parser.add_argument("--json", help="also write the readings to this JSON file")
@@ -253,6 +268,7 @@ def main(argv=None):
     summary = run(
         args.fits, args.widths, args.depths, order=args.order, block=args.block,
         rows=args.rows, features=args.features, max_idle=args.max_idle, quiet=args.quiet,
+        batch_size=args.batch_size,
     )  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

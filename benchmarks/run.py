@@ -14,6 +14,8 @@ Workloads (see benchmarks/README.md and the notes printed with each table):
 * W3  GridSearchCV with early stopping: total wall time and best CV MAE.
 * W4  synthetic data at 10k / 100k / 1M rows: s/epoch, time per row, peak RSS
       (each size in a fresh subprocess: ``run.py --w4-worker N``).
+* W5  the same GridSearchCV over width x depth with n_jobs=1 and n_jobs=2 (joblib's
+      loky processes), each in a fresh subprocess: wall time, speed-up, same result.
 * predict latency (1 row and 100k rows) and ``import kerasreg`` time.
 
 Every contender whose package is missing is skipped with a note; an error in one
@@ -65,6 +67,9 @@ FULL = dict(
     predict_calls=200,
     predict_budget_s=60.0,
     predict_big=100_000,
+    w5_grid=dict(width=[16, 64, 256], depth=[1, 2, 3]),
+    w5_cv=3,
+    w5_epochs=500,
 )
 QUICK = dict(
     w1_epochs=10,
@@ -77,6 +82,9 @@ QUICK = dict(
     predict_calls=200,
     predict_budget_s=3.0,
     predict_big=20_000,
+    w5_grid=dict(width=[16, 64], depth=[1, 2]),
+    w5_cv=2,
+    w5_epochs=30,
 )
 
 W1_NET = dict(width=512, depth=3, batch_size=256)
@@ -98,6 +106,7 @@ TARGETS = dict(
     w4_rss_ratio=3.0,
     import_s=0.3,
     predict_1row_ms=1.0,
+    w5_parallel=1.0,
 )
 
 
@@ -689,6 +698,121 @@ def run_w3(d, cfg):
         r["holdout_mae"] = float(np.mean(np.abs(pred - d.y_va)))
         log(f"  {name}: {r['wall_s']:.1f} s, best CV MAE {r['best_mae']:.4f}")
     return results
+
+
+# --------------------------------------------------------------------------- #
+# W5: the same search with n_jobs=1 and n_jobs=2, each in a fresh process
+# --------------------------------------------------------------------------- #
+
+
+def w5_worker(n_jobs, quick):
+    """Runs in a fresh process (TensorFlow not loaded yet); prints one JSON line."""
+    t_process = perf()
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+
+    from kerasreg import DenseRegressor
+
+    cfg = QUICK if quick else FULL
+    d = WineData()
+    search = GridSearchCV(
+        DenseRegressor(epochs=cfg["w5_epochs"], random_state=0),
+        cfg["w5_grid"],
+        cv=cfg["w5_cv"],
+        scoring="neg_mean_absolute_error",
+        n_jobs=n_jobs,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = perf()
+        search.fit(d.X_tr, d.y_tr)
+        wall = perf() - t0
+    print(
+        json.dumps(
+            dict(
+                n_jobs=n_jobs,
+                wall_s=wall,
+                process_s=perf() - t_process,
+                best_params=search.best_params_,
+                best_mae=-float(search.best_score_),
+                mean_test_score=[float(v) for v in search.cv_results_["mean_test_score"]],
+            )
+        )
+    )
+
+
+def run_w5(cfg, quick):
+    results = {}
+    for n_jobs in (1, 2):
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--w5-worker", str(n_jobs)]
+        proc = subprocess.run(
+            cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=_child_env()
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            results[n_jobs] = dict(error=" / ".join(tail) or f"exit {proc.returncode}")
+            log(f"  n_jobs={n_jobs}: ERROR {results[n_jobs]['error']}")
+            continue
+        results[n_jobs] = r = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"  n_jobs={n_jobs}: {r['wall_s']:.1f} s, best CV MAE {r['best_mae']:.4f}")
+    return results
+
+
+def report_w5(d, cfg, results):
+    grid, cv = cfg["w5_grid"], cfg["w5_cv"]
+    one = results.get(1) or {}
+    rows = []
+    for n_jobs in (1, 2):
+        r = results.get(n_jobs)
+        bad = status_cell(r)
+        if bad:
+            rows.append([n_jobs, "–", "–", "–", "–", "–", bad])
+            continue
+        same = (
+            "–"
+            if n_jobs == 1 or "mean_test_score" not in one
+            else ("yes" if r["mean_test_score"] == one["mean_test_score"] else "NO")
+        )
+        bp = r["best_params"]
+        rows.append(
+            [
+                n_jobs,
+                fmt(r["wall_s"], ".1f"),
+                fmt(r["process_s"], ".1f"),
+                fmt(one["wall_s"] / r["wall_s"], ".2f") + "×" if one.get("wall_s") else "–",
+                fmt(r["best_mae"], ".4f"),
+                f"width {bp['width']}, depth {bp['depth']}",
+                same,
+            ]
+        )
+    n_cand = len(grid["width"]) * len(grid["depth"])
+    return "\n".join(
+        [
+            "### W5: parallel search (n_jobs=1 vs n_jobs=2)",
+            "",
+            f"`GridSearchCV(DenseRegressor(epochs={cfg['w5_epochs']}, random_state=0), "
+            f"cv={cv}, scoring='neg_mean_absolute_error', n_jobs=N)` over width "
+            f"{grid['width']} × depth {grid['depth']} ({n_cand} candidates, {n_cand * cv} CV "
+            "fits + 1 refit; early stopping with the defaults: patience 20, min_delta 0.001, "
+            f"validation_fraction 0.1) on the red wine 70% training part ({len(d.y_tr)} rows). "
+            "Each n_jobs runs in a fresh process (`run.py --w5-worker N`), so both pay for "
+            "loading TensorFlow: n_jobs=2 in each of its two loky workers, where each worker "
+            "also builds every architecture it meets.",
+            "",
+            md_table(
+                [
+                    "n_jobs",
+                    "search wall (s)",
+                    "process wall (s)",
+                    "speed-up vs n_jobs=1",
+                    "best CV MAE",
+                    "best params",
+                    "same scores as n_jobs=1",
+                ],
+                rows,
+            ),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -1363,6 +1487,15 @@ def targets_table(res):
         )
     else:
         add("W4 peak RSS ÷ input bytes", None, f"≤ {TARGETS['w4_rss_ratio']}", False)
+    w5 = res.get("w5") or {}
+    t1, t2 = ((w5.get(n) or {}).get("wall_s") for n in (1, 2))
+    ratio = t2 / t1 if t1 and t2 else None
+    add(
+        "W5 GridSearchCV wall, n_jobs=2 ÷ n_jobs=1",
+        fmt(ratio, ".3f", None),
+        f"< {TARGETS['w5_parallel']}",
+        ratio is not None and ratio < TARGETS["w5_parallel"],
+    )
     imp = res.get("import") or {}
     ref_skl = (imp.get("reference") or {}).get("sklearn.base")
     add(
@@ -1446,6 +1579,8 @@ def build_report(args, cfg, machine, res, elapsed):
         parts += ["", report_w3(res["d"], cfg, res["w3"])]
     if "w4" in res:
         parts += ["", report_w4(cfg, res["w4"], res["w4_contenders"])]
+    if "w5" in res:
+        parts += ["", report_w5(res["d"], cfg, res["w5"])]
     if "predict" in res:
         parts += ["", report_predict(cfg, res["predict"])]
     if "import" in res:
@@ -1464,7 +1599,7 @@ def build_report(args, cfg, machine, res, elapsed):
 # Main
 # --------------------------------------------------------------------------- #
 
-WORKLOADS = ["w1", "w2", "w3", "w4", "predict", "import"]
+WORKLOADS = ["w1", "w2", "w3", "w4", "w5", "predict", "import"]
 
 
 def main(argv=None):
@@ -1497,10 +1632,14 @@ def main(argv=None):
     p.add_argument("--w4-worker", type=int, help=argparse.SUPPRESS)
     p.add_argument("--w4-epochs", type=int, default=2, help=argparse.SUPPRESS)
     p.add_argument("--w4-contender", default="kerasreg", help=argparse.SUPPRESS)
+    p.add_argument("--w5-worker", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.w4_worker:
         w4_worker(args.w4_worker, args.w4_epochs, args.w4_contender)
+        return 0
+    if args.w5_worker:
+        w5_worker(args.w5_worker, args.quick)
         return 0
 
     cfg = QUICK if args.quick else FULL
@@ -1564,6 +1703,10 @@ def main(argv=None):
         res["w4_contenders"] = ["kerasreg"] + (["MLPRegressor"] if w4_mlp else [])
         res["w4"] = run_w4(cfg, res["w4_contenders"])
         done("W4")
+    if "w5" in only:
+        log("W5 ...")
+        res["w5"] = run_w5(cfg, args.quick)
+        done("W5")
 
     with contextlib.suppress(OSError):
         machine["Load average (1, 5, 15 min) at end"] = " ".join(

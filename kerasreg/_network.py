@@ -148,16 +148,24 @@ def build_model(spec, weights=None, dropout_seeds=None):
     import keras
     from keras import layers
 
-    stack = [keras.Input((spec.n_features,))]
-    for i, units in enumerate(spec.hidden_layer_sizes):
-        stack.append(layers.Dense(units, activation=spec.activation, kernel_initializer="zeros"))
+    # Fixed names (Keras would number them per process: dense_17, ...) keep
+    # every model of an architecture alike, down to TensorFlow's op caches.
+    stack = [keras.Input((spec.n_features,), name="features")]
+    for i, units in enumerate(spec.hidden_layer_sizes, 1):
+        stack.append(
+            layers.Dense(
+                units, activation=spec.activation, kernel_initializer="zeros", name=f"hidden_{i}"
+            )
+        )
         if spec.dropout > 0:
-            seed = 0 if dropout_seeds is None else int(dropout_seeds[i])
-            stack.append(layers.Dropout(spec.dropout, seed=seed))
+            seed = 0 if dropout_seeds is None else int(dropout_seeds[i - 1])
+            stack.append(layers.Dropout(spec.dropout, seed=seed, name=f"dropout_{i}"))
         if spec.batch_norm:
-            stack.append(layers.BatchNormalization(epsilon=BATCH_NORM_EPSILON))
-    stack.append(layers.Dense(spec.n_outputs, kernel_initializer="zeros"))
-    model = keras.Sequential(stack)
+            stack.append(
+                layers.BatchNormalization(epsilon=BATCH_NORM_EPSILON, name=f"batch_norm_{i}")
+            )
+    stack.append(layers.Dense(spec.n_outputs, kernel_initializer="zeros", name="output"))
+    model = keras.Sequential(stack, name="dense_regressor")
     if weights is not None:
         model.set_weights(weights)
     return model

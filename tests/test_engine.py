@@ -13,7 +13,7 @@ def data():
 
 
 def _workspace(spec_sizes, optimizer="adam", loss="mae"):
-    for (spec, opt, lss), ws in _engine.POOL._idle.items():
+    for (spec, opt, lss, _xla), ws in _engine.POOL._idle.items():
         if spec.hidden_layer_sizes == spec_sizes and (opt, lss) == (optimizer, loss):
             return ws
     return None
@@ -90,14 +90,33 @@ def test_graph_mode_after_the_xla_budget(data, monkeypatch):
     # Past the XLA budget, workspaces run the same epoch without XLA: same
     # results up to rounding, and nothing compiled that the process keeps.
     X, y = data
-    params = dict(width=3, depth=1, epochs=3, random_state=0, early_stopping=False)
+    # 90 rows in batches of 4: enough steps per epoch for XLA.
+    params = dict(width=3, depth=1, epochs=3, batch_size=4, random_state=0, early_stopping=False)
     with_xla = DenseRegressor(**params).fit(X, y).predict(X)
+    assert _workspace((3,)).run_epoch._jit_compile is True
     _engine.POOL.clear()
     monkeypatch.setattr(_engine, "_XLA_WORKSPACES", 0)
     without = DenseRegressor(**params).fit(X, y).predict(X)
     assert _workspace((3,)).run_epoch._jit_compile is False
     np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
     _engine.POOL.clear()
+
+
+def test_xla_only_where_it_pays(data):
+    # XLA compiles for ~1 s; a plain graph traces in ~0.2 s and runs a few
+    # large steps about as fast. The choice is the fit's own, not the process's.
+    from kerasreg._network import NetworkSpec
+
+    small, large = NetworkSpec(11, 1, (64, 64)), NetworkSpec(11, 1, (512, 512, 512))
+    assert not _engine.use_xla(small, steps_per_epoch=5)
+    assert _engine.use_xla(small, steps_per_epoch=35)
+    assert _engine.use_xla(large, steps_per_epoch=5)
+    X, y = data
+    _engine.POOL.clear()
+    for batch_size, xla in ((64, False), (4, True)):
+        DenseRegressor(width=5, depth=1, epochs=2, batch_size=batch_size).fit(X, y)
+        ws = _engine.POOL._idle[next(reversed(_engine.POOL._idle))]
+        assert ws.run_epoch._jit_compile is xla
 
 
 def _train_recording(stop_at=None, where="end", **kwargs):
