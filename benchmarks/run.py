@@ -91,7 +91,10 @@ W1_NET = dict(width=512, depth=3, batch_size=256)
 W2_NET = dict(width=16, depth=1, batch_size=32)
 W4_NET = dict(width=64, depth=2, batch_size=256)
 W4_FEATURES = 20
-W4_WARMUP_ROWS = 2048
+# 16 batches of 256: the warm-up runs the XLA path the measured fits take (the
+# engine compiles with XLA from 16 steps per epoch), so that XLA's one-time
+# start-up is not counted in the first measured fit.
+W4_WARMUP_ROWS = 4096
 W4_REPEAT_S = 3.0
 MATMUL_N = 2048
 
@@ -1276,7 +1279,8 @@ def report_w4(cfg, results, contenders):
             f"as float32; {W4_NET['depth']}×{W4_NET['width']} ReLU, batch {W4_NET['batch_size']}, "
             f"{cfg['w4_epochs']} epochs, early_stopping=False. Each size runs in a fresh "
             f"subprocess (`run.py --w4-worker N`) that first does a warm-up fit on "
-            f"{W4_WARMUP_ROWS} rows (excluded), then fits on all N rows, at least 2 and up to 5 "
+            f"{W4_WARMUP_ROWS} rows (excluded; 16 batches, so it loads TensorFlow and starts "
+            "XLA as the measured fits will), then fits on all N rows, at least 2 and up to 5 "
             f"while they take under {W4_REPEAT_S:.0f} s together; each fit builds a new "
             "estimator. s/epoch (1st fit) includes whatever the first fit at this size "
             "compiles; s/epoch, µs/row·epoch and the flatness target use the best of the fits "

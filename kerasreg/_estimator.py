@@ -263,10 +263,11 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    Each epoch runs as one XLA-compiled TensorFlow call; compiled programs
-    are reused across fits of the same architecture, optimizer, loss and
-    ``batch_size`` (see the user guide). TensorFlow is imported on the first
-    ``fit``.
+    Each epoch runs as one compiled TensorFlow call (XLA-compiled where an
+    epoch has many mini-batches or the layers are large, a plain graph
+    otherwise); compiled programs are reused across fits of the same
+    architecture, optimizer, loss and ``batch_size`` (see the user guide).
+    TensorFlow is imported on the first ``fit``.
 
     Rows with zero ``sample_weight`` are removed before anything else, so
     they influence neither the scalers, the split nor the training.
