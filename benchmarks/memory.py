@@ -156,9 +156,12 @@ def run(
 
     from kerasreg._network import NetworkSpec
 
-    # Whether these fits compile with XLA (the engine's choice, from the steps per epoch).
-    spec = NetworkSpec(features, 1, (max(widths),) * max(depths))
-    xla = "XLA" if _engine.use_xla(spec, -(-rows // batch_size)) else "plain graphs"
+    # Whether these fits compile with XLA: the engine's choice, per architecture.
+    steps = -(-rows // batch_size)
+    modes = {_engine.use_xla(NetworkSpec(features, 1, (w,) * d), steps) for w, d in set(plan)}
+    xla = {frozenset([True]): "XLA", frozenset([False]): "plain graphs"}.get(
+        frozenset(modes), "XLA and plain graphs"
+    )
     gc.collect()
     rss_start = rss_mib()
     say(

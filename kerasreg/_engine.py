@@ -158,19 +158,19 @@ class _Workspace:
         # size is compiled in; the number of real rows is an input, so the
         # folds of a cross-validation share one program.
         self.run_epoch = tf.function(self._epoch, jit_compile=jit_compile)
+        # Concrete functions of run_epoch by (padded rows, padded validation
+        # rows, batch size): calling one directly saves a tf.function's
+        # argument matching on every epoch.
+        self.epoch_fns = {}
+        # The best epoch's weights so far, kept beside the live ones: an epoch
+        # call copies them in (when told the previous epoch was the best), so
+        # that no epoch pays for a copy to NumPy.
+        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.weights]
         # Loading and reading every weight in one graph call each, rather than
         # an eager operation per variable: for a small network on small data
         # the per-variable calls cost as much as an epoch. The weights travel
         # as one flat vector, which a graph call takes faster than a list.
         self._sizes = [int(np.prod(v.shape)) for v in self.weights]
-        # The best epoch's weights so far, kept beside the live ones: an epoch
-        # call copies them in (when told the previous epoch was the best), so
-        # that no epoch pays for a copy to NumPy.
-        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.weights]
-        # Concrete functions of run_epoch by (padded rows, padded validation
-        # rows, batch size): calling one directly saves a tf.function's
-        # argument matching on every epoch.
-        self.epoch_fns = {}
         self._load = tf.function(self._load_weights).get_concrete_function(
             tf.TensorSpec([sum(self._sizes)], tf.float32),
             tf.TensorSpec([], tf.float32),
@@ -339,7 +339,7 @@ def _pad(arrays, size):
 
 
 class _WorkspacePool:
-    """Idle workspaces by (spec, optimizer, loss), least recently used first out.
+    """Idle workspaces by (spec, optimizer, loss, xla), least recently used first out.
 
     Room for 32: more architectures than a grid search usually tries, since a
     cache that is too small for a search that cycles through its candidates
