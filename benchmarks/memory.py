@@ -24,8 +24,10 @@ a small machine). ``--order random`` draws them at random: fewer misses.
 ``--order blocks`` fits each architecture ``--block`` times in a row;
 ``--order warm-blocks`` fits each once in turn first (so that the cache is full
 from the start), then in blocks.
-The garbage collector runs before each reading, so that the readings count
-what is still referenced rather than garbage waiting for the collector.
+The garbage collector runs before each reading, and the C allocator is asked
+to return its free pages to the system (glibc's ``malloc_trim``, where there is
+one), so that the readings count what is still referenced rather than garbage
+waiting for the collector or freed memory the allocator keeps for reuse.
 """
 
 import os
@@ -33,6 +35,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import ctypes
 import gc
 import itertools
 import json
@@ -59,6 +62,15 @@ def _status_kib(field):
     except OSError:
         pass
     return None
+
+
+def release_free_memory():
+    """Collect garbage, and return the C allocator's free pages to the system."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def rss_mib():
@@ -187,7 +199,7 @@ def run(
                     early_stopping=False, random_state=i,
                 ).fit(X, y)  # fmt: skip
             if i in marks:
-                gc.collect()
+                release_free_memory()
                 now, rss, maps = time.perf_counter(), rss_mib(), map_count()
                 base = next((r["rss_mib"] for r in readings if r["fit"] == 10), rss)
                 readings.append(

@@ -1,9 +1,11 @@
-"""The training engine: a whole epoch in one compiled TensorFlow call.
+"""The training engine: whole epochs in one compiled TensorFlow call.
 
 Keras's ``model.fit`` returns to Python after every mini-batch; on tabular data
-that overhead costs more than the arithmetic. Here one ``tf.function`` runs an
-epoch's shuffle, every mini-batch update and the validation loss, and Python
-only does the per-epoch bookkeeping: history, early stopping, callbacks.
+that overhead costs more than the arithmetic. Here one ``tf.function`` runs
+epochs: each epoch's mini-batch updates in its shuffled order, the validation
+loss and early stopping's bookkeeping. Without callbacks one call runs many
+epochs; with callbacks one, so that they see each epoch. Python draws the
+shuffles and records the history.
 
 Compiled functions are cached per architecture (a "workspace": Keras model,
 optimizer and traced epoch function), so the folds of a cross-validation or the
@@ -19,6 +21,7 @@ import collections
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 import keras
@@ -100,6 +103,17 @@ _MIN_VAL_BUCKET = 256
 # Keras's BatchNormalization default momentum for the moving statistics.
 _BN_MOMENTUM = 0.99
 
+# Without callbacks, one call runs several epochs (the Python loop around
+# each call costs as much as a small network's epoch): at most _MAX_CHUNK
+# epochs and _CHUNK_ORDER_ROWS rows of shuffled order per call, and about
+# _CHUNK_SECONDS of work, so that Ctrl-C is answered promptly.
+_MAX_CHUNK = 64
+_CHUNK_ORDER_ROWS = 1 << 18
+_CHUNK_SECONDS = 0.2
+
+# Why a call of run_epochs returned.
+_RUNNING, _EARLY_STOP, _NOT_FINITE = 0, 1, 2
+
 
 class _Workspace:
     """A Keras model, its optimizer and the traced epoch function.
@@ -151,21 +165,35 @@ class _Workspace:
         self.dropout_seeds = tf.Variable(
             tf.zeros([len(spec.hidden_layer_sizes) or 1], tf.int64), trainable=False
         )
-        # One program per epoch: the whole loop over mini-batches, compiled
+        # One program for a run of epochs: the loop over epochs (with early
+        # stopping's bookkeeping) around the loop over mini-batches, compiled
         # by XLA where that pays (see use_xla), so that a step costs its
         # arithmetic, not an op dispatch per operation. Shapes are static:
         # the data come padded to a size bucket (see _pad), and the batch
-        # size is compiled in; the number of real rows is an input, so the
-        # folds of a cross-validation share one program.
-        self.run_epoch = tf.function(self._epoch, jit_compile=jit_compile)
-        # Concrete functions of run_epoch by (padded rows, padded validation
-        # rows, batch size): calling one directly saves a tf.function's
-        # argument matching on every epoch.
+        # size is compiled in; the number of real rows and the number of
+        # epochs to run are inputs, so the folds of a cross-validation share
+        # one program, and a call runs one epoch or many with the same
+        # arithmetic.
+        self.run_epochs = tf.function(self._epochs, jit_compile=jit_compile)
+        # Concrete functions of run_epochs by (padded rows, padded validation
+        # rows, batch size, epochs per call at most): calling one directly
+        # saves a tf.function's argument matching on every call.
         self.epoch_fns = {}
         # The best epoch's weights so far, kept beside the live ones: an epoch
-        # call copies them in (when told the previous epoch was the best), so
-        # that no epoch pays for a copy to NumPy.
+        # copies them in when the previous epoch was the best, so that no
+        # epoch pays for a copy to NumPy.
         self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.weights]
+        # Early stopping's state between calls, as keras.callbacks.EarlyStopping
+        # keeps it: the best monitored loss, epochs since it, its epoch
+        # (1-based; 0: none yet), epochs done, whether the live weights are
+        # the best and not yet copied to `best`; and the losses of the last
+        # call's epochs, which survive a Ctrl-C that loses the call's result.
+        self.best_loss = tf.Variable(tf.constant(np.inf, tf.float64), trainable=False)
+        self.wait = tf.Variable(0, trainable=False)
+        self.best_epoch = tf.Variable(0, trainable=False)
+        self.done = tf.Variable(0, trainable=False)
+        self.pending = tf.Variable(False, trainable=False)
+        self.losses = tf.Variable(tf.zeros([_MAX_CHUNK, 2]), trainable=False)
         # Loading and reading every weight in one graph call each, rather than
         # an eager operation per variable: for a small network on small data
         # the per-variable calls cost as much as an epoch. The weights travel
@@ -189,6 +217,11 @@ class _Workspace:
             for v in slot:
                 v.assign(tf.zeros(v.shape, v.dtype))
         self.iterations.assign(0)
+        self.best_loss.assign(np.inf)
+        self.wait.assign(0)
+        self.best_epoch.assign(0)
+        self.done.assign(0)
+        self.pending.assign(False)
         self.dropout_seeds.assign(seeds)
         self.optimizer.learning_rate.assign(learning_rate)
 
@@ -203,14 +236,23 @@ class _Workspace:
         """The current (or the saved best) weights as new NumPy arrays."""
         return [np.array(t) for t in self._read[best]()]
 
-    def epoch_fn(self, train_tensors, val_tensors, batch_size):
-        """run_epoch's concrete function for these shapes and batch size."""
-        key = (train_tensors[0].shape[0], val_tensors[0].shape[0], batch_size)
+    def read_state(self):
+        """(losses of the last call's epochs, epochs done, best epoch, pending).
+
+        Read after a Ctrl-C only, in eager operations.
+        """
+        state = (self.done, self.best_epoch, self.pending)
+        return (self.losses.numpy(), *(v.numpy().item() for v in state))
+
+    def epoch_fn(self, train_tensors, val_tensors, batch_size, max_epochs):
+        """run_epochs' concrete function for these shapes, batch size and chunk."""
+        key = (train_tensors[0].shape[0], val_tensors[0].shape[0], batch_size, max_epochs)
         if key not in self.epoch_fns:
-            order = np.arange(key[0], dtype=np.int32)
-            self.epoch_fns[key] = self.run_epoch.get_concrete_function(
-                *train_tensors, tf.constant(0), order, *val_tensors, tf.constant(False), batch_size
-            )
+            orders = tf.TensorSpec([max_epochs, key[0]], tf.int32)
+            self.epoch_fns[key] = self.run_epochs.get_concrete_function(
+                *train_tensors, tf.constant(0), orders, tf.constant(0), *val_tensors,
+                tf.constant(False), tf.constant(0), tf.constant(0.0, tf.float64), batch_size,
+            )  # fmt: skip
         return self.epoch_fns[key]
 
     def _forward(self, x, training, real=None):
@@ -262,13 +304,59 @@ class _Workspace:
         real = tf.cast(w > 0, tf.float32)[:, None]
         return tf.reduce_sum(self.loss(y, self._forward(x, training, real)) * w)
 
-    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, save_best, batch_size):
+    def _epochs(
+        self, x, y, w, n, orders, k, x_val, y_val, w_val, n_val,
+        early_stopping, patience, min_delta, batch_size,
+    ):  # fmt: skip
+        # Up to k epochs, epoch j in the order orders[j]; stops early as
+        # keras.callbacks.EarlyStopping does, or at a loss that is not
+        # finite. Early stopping's state lives in variables between calls.
+        # The state travels through the loop as loop variables, so that each
+        # epoch's decision depends on the previous epoch's data, not on the
+        # order in which the runtime reads variables.
+        def one_epoch(j, status, best_loss, wait, best_epoch, done, pending, losses):
+            # The weights as they come in are the best so far: keep them.
+            for best, v in zip(self.best, self.weights):
+                best.assign(tf.where(pending, v, best))
+            train_loss, val_loss = self._epoch(
+                x, y, w, n, orders[j], x_val, y_val, w_val, n_val, batch_size
+            )
+            losses = tf.tensor_scatter_nd_update(
+                losses, [[j]], tf.stack([train_loss, val_loss])[None]
+            )
+            finite = tf.math.is_finite(train_loss) & tf.math.is_finite(val_loss)
+            # Monitored: the validation loss if there are validation data.
+            current = tf.cast(tf.where(n_val > 0, val_loss, train_loss), tf.float64)
+            improved = finite & (current - min_delta < best_loss)
+            best_loss = tf.where(improved, current, best_loss)
+            best_epoch = tf.where(improved, done + 1, best_epoch)
+            wait = tf.where(improved, 0, tf.where(finite, wait + 1, wait))
+            stop = early_stopping & ~improved & (wait >= patience)
+            status = tf.where(finite, tf.where(stop, _EARLY_STOP, _RUNNING), _NOT_FINITE)
+            done = tf.where(finite, done + 1, done)
+            return j + 1, status, best_loss, wait, best_epoch, done, improved, losses
+
+        state = (
+            tf.constant(0), tf.constant(_RUNNING), tf.convert_to_tensor(self.best_loss),
+            tf.convert_to_tensor(self.wait), tf.convert_to_tensor(self.best_epoch),
+            tf.convert_to_tensor(self.done), tf.convert_to_tensor(self.pending),
+            tf.zeros([_MAX_CHUNK, 2]),
+        )  # fmt: skip
+        j, status, best_loss, wait, best_epoch, done, pending, losses = tf.while_loop(
+            lambda j, status, *_: (j < k) & tf.equal(status, _RUNNING), one_epoch, state
+        )
+        for var, value in zip(
+            (self.best_loss, self.wait, self.best_epoch, self.done, self.pending, self.losses),
+            (best_loss, wait, best_epoch, done, pending, losses),
+        ):
+            var.assign(value)
+        # Epochs run (the last one not finite if status says so), and why it stopped.
+        return losses, tf.stack([j, status, best_epoch, tf.cast(pending, tf.int32)])
+
+    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size):
         # x, y, w hold n real rows then padding of weight 0, at least up to
         # the end of the last batch; order is this epoch's order of the rows,
         # the padding last. batch_size is a Python int, compiled in.
-        # save_best: the weights as they come in are the best so far; keep them.
-        for best, v in zip(self.best, self.weights):
-            best.assign(tf.where(save_best, v, best))
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
 
@@ -513,70 +601,84 @@ def train(
         val_tensors.append(tf.constant(len(val_data[0]), tf.int32))
         n_rows = tf.constant(n, tf.int32)
 
-        run_epoch = ws.epoch_fn(train_tensors, val_tensors, batch_size)
-        save_flags = (tf.constant(False), tf.constant(True))
-
+        # Without callbacks, a call runs up to max_chunk epochs (their
+        # shuffled orders are an input); with callbacks, one epoch per call,
+        # so that they see every epoch. Same program, same arithmetic.
+        max_chunk = max(1, min(_MAX_CHUNK, _CHUNK_ORDER_ROWS // padded))
+        run_epochs = ws.epoch_fn(train_tensors, val_tensors, batch_size, max_chunk)
+        orders = np.tile(np.arange(padded, dtype=np.int32), (max_chunk, 1))
+        settings = (
+            tf.constant(early_stopping),
+            tf.constant(min(patience, np.iinfo(np.int32).max), tf.int32),
+            tf.constant(min_delta, tf.float64),
+        )
         cbs = keras.callbacks.CallbackList(
             list(callbacks), model=ws.model, epochs=epochs, verbose=0
         )
         result = TrainResult(weights=None)
-        # last_improved: the weights now in the workspace are the best so far
-        # and not yet copied to ws.best (the next epoch call copies them).
-        best, wait, last_improved = math.inf, 0, False
+        history, pending, chunk, start = result.history, False, 1, 0
         cbs.on_train_begin()
         try:
-            for epoch in range(epochs):
-                cbs.on_epoch_begin(epoch)
-                # Shuffled in NumPy: XLA's sort would cost more than the epoch.
-                order = np.arange(padded, dtype=np.int32)
+            while len(history) < epochs:
+                start = len(history)
+                k = 1 if callbacks else min(chunk, epochs - start)
+                if callbacks:
+                    cbs.on_epoch_begin(start)
                 if shuffle:
-                    order[:n] = np.random.default_rng([seed, epoch]).permutation(n)
-                loss_t, val_t = run_epoch(
-                    *train_tensors, n_rows, order, *val_tensors, save_flags[last_improved],
+                    # Shuffled in NumPy: XLA's sort would cost more than the epoch.
+                    for j in range(k):
+                        orders[j, :n] = np.random.default_rng([seed, start + j]).permutation(n)
+                t0 = time.perf_counter()
+                losses, state = run_epochs(
+                    *train_tensors, n_rows, orders, tf.constant(k), *val_tensors, *settings,
                     batch_size,
                 )  # fmt: skip
-                last_improved = False
-                train_loss = float(loss_t)
-                val_loss = float(val_t) if has_val else math.nan
-                current = val_loss if has_val else train_loss
-                if not (math.isfinite(train_loss) and math.isfinite(current)):
-                    if result.best_epoch is None:
+                ran, status, best_epoch, pending = (int(v) for v in state.numpy())
+                # About _CHUNK_SECONDS per call (the first call compiles: one epoch).
+                per_epoch = (time.perf_counter() - t0) / ran
+                chunk = max(1, min(max_chunk, int(_CHUNK_SECONDS / per_epoch)))
+                losses = losses.numpy()
+                finite = ran - (status == _NOT_FINITE)
+                for train_loss, val_loss in losses[:finite].tolist():
+                    history.append((train_loss, val_loss if has_val else math.nan))
+                result.best_epoch = best_epoch or None
+                if status == _NOT_FINITE:
+                    train_loss, val_loss = losses[finite].tolist()
+                    if not best_epoch:
                         raise DivergedError(
-                            "The loss was not finite after the first epoch "
-                            f"(loss={train_loss}, val_loss={val_loss}). Lower learning_rate."
+                            "The loss was not finite after the first epoch (loss="
+                            f"{train_loss}, val_loss={val_loss if has_val else math.nan}). "
+                            "Lower learning_rate."
                         )
                     result.stop_reason = "diverged"
                     break
-                result.history.append((train_loss, val_loss))
-                improved = current - min_delta < best
-                if improved:
-                    best, wait, last_improved = current, 0, True
-                    result.best_epoch = epoch + 1
-                else:
-                    wait += 1
-                logs = {"loss": train_loss}
-                if has_val:
-                    logs["val_loss"] = val_loss
-                cbs.on_epoch_end(epoch, logs)
-                if early_stopping and not improved and wait >= patience:
+                if callbacks:
+                    logs = {"loss": history[-1][0]}
+                    if has_val:
+                        logs["val_loss"] = history[-1][1]
+                    cbs.on_epoch_end(start, logs)
+                if status == _EARLY_STOP:
                     result.stop_reason = "early_stopping"
                     break
                 if ws.model.stop_training:
                     result.stop_reason = "callback"
                     break
         except KeyboardInterrupt:
-            if not result.history:
+            # The interrupted call's epochs may have run without Python seeing
+            # its result: the workspace's state says which, and their losses.
+            losses, done, best_epoch, pending = ws.read_state()
+            del history[done:]
+            for train_loss, val_loss in losses[len(history) - start : done - start].tolist():
+                history.append((train_loss, val_loss if has_val else math.nan))
+            if not history:
                 raise
+            result.best_epoch = best_epoch or None
             result.stop_reason = "interrupted"
-            # Interrupted around an epoch call: if that epoch ran, it copied
-            # the best weights if they were pending; if not, the live weights
-            # are still those of the last recorded epoch.
-            ran = int(ws.iterations.numpy()) > steps_per_epoch * len(result.history)
-            last_improved = last_improved and not ran
         cbs.on_train_end()
 
         restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
-        result.weights = ws.get_weights(best=restore and not last_improved)
+        # pending: the live weights are the best, not yet copied to ws.best.
+        result.weights = ws.get_weights(best=restore and not pending)
         return result
     finally:
         POOL.checkin(key, ws)

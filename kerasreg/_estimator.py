@@ -216,7 +216,9 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         ``on_epoch_begin``, ``on_epoch_end`` with ``loss`` and ``val_loss`` in
         the logs, and ``on_train_end``. Batch-level hooks are not called,
         since an epoch runs as one compiled call. A callback may stop training
-        by setting ``model.stop_training = True``.
+        by setting ``model.stop_training = True``. With callbacks, the engine
+        returns to Python after every epoch; the results are the same as
+        without them, bit for bit.
 
     Attributes
     ----------
@@ -263,11 +265,13 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    Each epoch runs as one compiled TensorFlow call (XLA-compiled where an
+    Epochs run inside one compiled TensorFlow program (XLA-compiled where an
     epoch has many mini-batches or the layers are large, a plain graph
-    otherwise); compiled programs are reused across fits of the same
-    architecture, optimizer, loss and ``batch_size`` (see the user guide).
-    TensorFlow is imported on the first ``fit``.
+    otherwise), early stopping included: without ``callbacks`` or
+    ``verbose``, one call runs many epochs; with them, one epoch per call.
+    Compiled programs are reused across fits of the same architecture,
+    optimizer, loss and ``batch_size`` (see the user guide). TensorFlow is
+    imported on the first ``fit``.
 
     Rows with zero ``sample_weight`` are removed before anything else, so
     they influence neither the scalers, the split nor the training.

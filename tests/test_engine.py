@@ -28,7 +28,7 @@ def test_same_architecture_never_traces_again(data):
         DenseRegressor(
             width=7, depth=2, epochs=3, learning_rate=lr, batch_size=16, random_state=i
         ).fit(X[rows], y[rows])
-    assert _workspace((7, 7)).run_epoch.experimental_get_tracing_count() == 1
+    assert _workspace((7, 7)).run_epochs.experimental_get_tracing_count() == 1
 
 
 def test_cache_is_bounded(data, monkeypatch):
@@ -93,11 +93,11 @@ def test_graph_mode_after_the_xla_budget(data, monkeypatch):
     # 90 rows in batches of 4: enough steps per epoch for XLA.
     params = dict(width=3, depth=1, epochs=3, batch_size=4, random_state=0, early_stopping=False)
     with_xla = DenseRegressor(**params).fit(X, y).predict(X)
-    assert _workspace((3,)).run_epoch._jit_compile is True
+    assert _workspace((3,)).run_epochs._jit_compile is True
     _engine.POOL.clear()
     monkeypatch.setattr(_engine, "_XLA_WORKSPACES", 0)
     without = DenseRegressor(**params).fit(X, y).predict(X)
-    assert _workspace((3,)).run_epoch._jit_compile is False
+    assert _workspace((3,)).run_epochs._jit_compile is False
     np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
     _engine.POOL.clear()
 
@@ -116,7 +116,7 @@ def test_xla_only_where_it_pays(data):
     for batch_size, xla in ((64, False), (4, True)):
         DenseRegressor(width=5, depth=1, epochs=2, batch_size=batch_size).fit(X, y)
         ws = _engine.POOL._idle[next(reversed(_engine.POOL._idle))]
-        assert ws.run_epoch._jit_compile is xla
+        assert ws.run_epochs._jit_compile is xla
 
 
 def _train_recording(stop_at=None, where="end", **kwargs):
@@ -178,11 +178,13 @@ def test_interrupt_returns_the_best_recorded_epoch(where):
         _assert_weights_equal(result.weights, seen[result.best_epoch - 1])
 
 
-def test_interrupt_inside_an_epoch_call_returns_the_best_recorded_epoch(monkeypatch):
-    # Ctrl-C arriving as an epoch call returns, before the epoch is recorded:
-    # that epoch's weights are not the best recorded ones.
+def test_interrupt_inside_an_epoch_call_keeps_that_epoch(monkeypatch):
+    # Ctrl-C arriving as an epoch call returns, before Python sees its
+    # result: the epoch ran, so it is kept in the history, and the best epoch
+    # (that one or an earlier one) comes back, as in an uninterrupted run.
+    _, seen = _train_recording(patience=100)
     real_epoch_fn = _engine._Workspace.epoch_fn
-    after_best = 0
+    last_best = 0
     for stop_at in (2, 3, 4, 5):
 
         def interrupting_epoch_fn(self, *args, calls=[], stop_at=stop_at):  # noqa: B006
@@ -198,9 +200,72 @@ def test_interrupt_inside_an_epoch_call_returns_the_best_recorded_epoch(monkeypa
             return run
 
         monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
-        result, seen = _train_recording(patience=100)
-        assert result.stop_reason == "interrupted" and len(result.history) == stop_at
+        result, _ = _train_recording(patience=100)
+        assert result.stop_reason == "interrupted" and len(result.history) == stop_at + 1
         _assert_weights_equal(result.weights, seen[result.best_epoch - 1])
-        after_best += result.best_epoch == stop_at
-    # The case that matters: the interrupted call followed a new best epoch.
-    assert after_best
+        last_best += result.best_epoch == stop_at + 1
+    # The case that matters: the interrupted call's epoch was the best.
+    assert last_best
+
+
+def _train_small(epochs=150, callbacks=(), batch_size=16, **kwargs):
+    from kerasreg._network import NetworkSpec, initial_weights
+
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec(3, 1, (6,))
+    x = rng.rand(64, 3).astype("float32")
+    y = x @ np.float32([[0.2], [0.3], [0.5]]) + 0.1 * rng.rand(64, 1).astype("float32")
+    ones = np.ones(64, "float32")
+    settings = dict(learning_rate=0.01, batch_size=batch_size, epochs=epochs, patience=15)
+    settings.update(kwargs)
+    return _engine.train(
+        spec, initial_weights(spec, rng), (x[:48], y[:48], ones[:48]),
+        (x[48:], y[48:], ones[48:]), callbacks=callbacks, **settings,
+    )  # fmt: skip
+
+
+# A plain graph; XLA (24 steps per epoch). Both stop after 64 epochs.
+@pytest.mark.parametrize("batch_size, learning_rate", [(16, 0.003), (2, 0.01)])
+def test_many_epochs_per_call_train_exactly_like_one(batch_size, learning_rate, monkeypatch):
+    # Without callbacks a call runs up to 64 epochs, early stopping inside
+    # the program; with one, a call per epoch. Same weights, same history.
+    import keras
+
+    monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 1e9)  # always the longest chunk
+    settings = dict(epochs=300, batch_size=batch_size, learning_rate=learning_rate, min_delta=1e-4)
+    chunked = _train_small(**settings)
+    one_by_one = _train_small(**settings, callbacks=[keras.callbacks.Callback()])
+    assert chunked.stop_reason == one_by_one.stop_reason == "early_stopping"
+    assert 64 < len(chunked.history) < 300  # stopped in the middle of a later chunk
+    assert chunked.history == one_by_one.history
+    assert chunked.best_epoch == one_by_one.best_epoch
+    _assert_weights_equal(chunked.weights, one_by_one.weights)
+
+
+def test_interrupt_inside_a_many_epoch_call_keeps_its_epochs(monkeypatch):
+    # Ctrl-C as a call of many epochs returns: every epoch it ran is kept,
+    # and the weights are the best of them, as in a run of that many epochs.
+    monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 1e9)
+    full = _train_small(epochs=100, early_stopping=True, patience=1000)
+    real_epoch_fn = _engine._Workspace.epoch_fn
+
+    def interrupting_epoch_fn(self, *args, calls=[]):  # noqa: B006
+        fn = real_epoch_fn(self, *args)
+
+        def run(*a):
+            out = fn(*a)
+            calls.append(1)
+            if len(calls) == 2:  # epoch 1, then epochs 2 to 65
+                raise KeyboardInterrupt
+            return out
+
+        return run
+
+    monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
+    result = _train_small(epochs=100, early_stopping=True, patience=1000)
+    assert result.stop_reason == "interrupted"
+    assert result.history == full.history[:65]
+    monkeypatch.undo()
+    shorter = _train_small(epochs=65, early_stopping=True, patience=1000)
+    assert result.best_epoch == shorter.best_epoch
+    _assert_weights_equal(result.weights, shorter.weights)
