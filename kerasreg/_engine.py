@@ -52,6 +52,50 @@ def _size_thread_pools():
 
 _size_thread_pools()
 
+
+def _without_grappler_options():
+    """Function-call options that skip Grappler's rewrites, or None.
+
+    TensorFlow rewrites each graph with Grappler on its first call: ~0.25 s
+    for an epoch program here, a third of a plain graph's first fit, for no
+    measurable gain in these small programs (their steady epochs run as fast
+    without it). TensorFlow has no public switch for one function, only the
+    process-wide ``tf.config.optimizer``; the call options are the eager
+    context's, per thread, so the engine sets them around its own calls
+    only (see _calls). Where that internal module differs, it returns None
+    and Grappler runs as usual.
+    """
+    try:
+        from tensorflow.core.protobuf import config_pb2
+        from tensorflow.python.eager import context
+
+        ctx = context.context()
+        current = ctx.function_call_options
+        config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+        options = context.FunctionCallOptions(current.executor_type, config)
+        return ctx, options
+    except Exception:  # noqa: BLE001 - an internal API: fall back to the default
+        return None
+
+
+_CALL_OPTIONS = _without_grappler_options()
+
+
+class _calls:
+    """Run the engine's TensorFlow calls with its own call options."""
+
+    def __enter__(self):
+        if _CALL_OPTIONS is not None:
+            ctx, options = _CALL_OPTIONS
+            self.saved = ctx.function_call_options
+            ctx.function_call_options = options
+
+    def __exit__(self, *exc):
+        if _CALL_OPTIONS is not None:
+            _CALL_OPTIONS[0].function_call_options = self.saved
+
+
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
@@ -204,11 +248,12 @@ class _Workspace:
             tf.TensorSpec([], tf.float32),
             tf.TensorSpec(self.dropout_seeds.shape, tf.int64),
         )
-        read = tf.function(self._read_weights)
-        self._read = {best: read.get_concrete_function(best) for best in (False, True)}
+        self._read = tf.function(self._read_weights).get_concrete_function(
+            tf.TensorSpec([], tf.bool)
+        )
 
     def _read_weights(self, best):
-        return [tf.identity(v) for v in (self.best if best else self.weights)]
+        return [tf.where(best, b, v) for b, v in zip(self.best, self.weights)]
 
     def _load_weights(self, flat, learning_rate, seeds):
         for v, w in zip(self.weights, tf.split(flat, self._sizes)):
@@ -229,12 +274,17 @@ class _Workspace:
         """Load initial weights and start the optimizer and dropout afresh."""
         flat = np.concatenate([np.ravel(w) for w in weights]).astype(np.float32)
         seeds = np.asarray(seeds if len(seeds) else [0], dtype=np.int64)
-        self._load(tf.constant(flat), tf.constant(learning_rate, tf.float32), tf.constant(seeds))
+        with _calls():
+            self._load(
+                tf.constant(flat), tf.constant(learning_rate, tf.float32), tf.constant(seeds)
+            )
         self.model.stop_training = False
 
     def get_weights(self, best=False):
         """The current (or the saved best) weights as new NumPy arrays."""
-        return [np.array(t) for t in self._read[best]()]
+        with _calls():
+            weights = self._read(tf.constant(best))
+        return [np.array(t) for t in weights]
 
     def read_state(self):
         """(losses of the last call's epochs, epochs done, best epoch, pending).
@@ -629,10 +679,11 @@ def train(
                     for j in range(k):
                         orders[j, :n] = np.random.default_rng([seed, start + j]).permutation(n)
                 t0 = time.perf_counter()
-                losses, state = run_epochs(
-                    *train_tensors, n_rows, orders, tf.constant(k), *val_tensors, *settings,
-                    batch_size,
-                )  # fmt: skip
+                with _calls():
+                    losses, state = run_epochs(
+                        *train_tensors, n_rows, orders, tf.constant(k), *val_tensors,
+                        *settings, batch_size,
+                    )  # fmt: skip
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 # About _CHUNK_SECONDS per call (the first call compiles: one epoch).
                 per_epoch = (time.perf_counter() - t0) / ran

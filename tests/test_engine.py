@@ -269,3 +269,32 @@ def test_interrupt_inside_a_many_epoch_call_keeps_its_epochs(monkeypatch):
     shorter = _train_small(epochs=65, early_stopping=True, patience=1000)
     assert result.best_epoch == shorter.best_epoch
     _assert_weights_equal(result.weights, shorter.weights)
+
+
+def test_engine_calls_leave_tensorflow_call_options_alone(data):
+    # The engine skips Grappler for its own programs only: the caller's call
+    # options (what the user's tf.functions run with) are as they were.
+    from tensorflow.python.eager import context
+
+    assert _engine._CALL_OPTIONS is not None, "the internal API moved: Grappler runs again"
+    before = context.context().function_call_options.config_proto_serialized
+    X, y = data
+    DenseRegressor(width=3, depth=1, epochs=2, random_state=0).fit(X, y)
+    assert context.context().function_call_options.config_proto_serialized == before
+    with _engine._calls():
+        inside = context.context().function_call_options.config_proto_serialized
+    assert inside != before
+    assert context.context().function_call_options.config_proto_serialized == before
+
+
+def test_same_training_with_or_without_grappler(data, monkeypatch):
+    # Where TensorFlow's internal call options are unavailable, Grappler runs
+    # as usual; training is the same.
+    X, y = data
+    params = dict(width=4, depth=2, epochs=20, random_state=0, early_stopping=False)
+    ours = DenseRegressor(**params).fit(X, y).predict(X)
+    _engine.POOL.clear()
+    monkeypatch.setattr(_engine, "_CALL_OPTIONS", None)
+    default = DenseRegressor(**params).fit(X, y).predict(X)
+    _engine.POOL.clear()
+    np.testing.assert_allclose(ours, default, rtol=1e-6)
