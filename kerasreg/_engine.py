@@ -365,7 +365,7 @@ class _Workspace:
         # epoch's decision depends on the previous epoch's data, not on the
         # order in which the runtime reads variables.
         def one_epoch(j, status, best_loss, wait, best_epoch, done, pending, losses):
-            # The weights as they come in are the best so far: keep them.
+            # If the weights as they come in are the best so far, keep them.
             for best, v in zip(self.best, self.weights):
                 best.assign(tf.where(pending, v, best))
             train_loss, val_loss = self._epoch(
@@ -718,7 +718,6 @@ def train(
             # The interrupted call's epochs may have run without Python seeing
             # its result: the workspace's state says which, and their losses.
             losses, done, best_epoch, pending = ws.read_state()
-            del history[done:]
             for train_loss, val_loss in losses[len(history) - start : done - start].tolist():
                 history.append((train_loss, val_loss if has_val else math.nan))
             if not history:
