@@ -8,7 +8,7 @@ epochs; with callbacks one, so that they see each epoch. Python draws the
 shuffles and records the history.
 
 Compiled functions are cached per architecture (a "workspace": Keras model,
-optimizer and traced epoch function), so the folds of a cross-validation or the
+optimizer and traced epochs program), so the folds of a cross-validation or the
 candidates of a grid search that share an architecture never trace again. The
 cache is small and bounded; a workspace in use is checked out of it, so
 concurrent fits never share variables.
@@ -160,7 +160,7 @@ _RUNNING, _EARLY_STOP, _NOT_FINITE = 0, 1, 2
 
 
 class _Workspace:
-    """A Keras model, its optimizer and the traced epoch function.
+    """A Keras model, its optimizer and the traced epochs program.
 
     The training step is written with TensorFlow ops on the Keras model's own
     variables, rather than through the Keras layers and optimizer: the same
@@ -526,14 +526,15 @@ _XLA_WORKSPACES = 100
 _xla_workspaces = 0
 
 # When to compile an epoch with XLA rather than run it as a plain graph. XLA
-# costs about a second per program (a plain graph, about 0.2 s) and pays back
-# by removing the per-operation dispatch of every step: worth it with many
-# mini-batches per epoch (1.5-4x faster epochs for small networks), and for
-# large layers, where its fusion gains ~10% on each step. With few batches per
-# epoch a plain graph runs within tens of percent of XLA, and the compilation
-# would dominate a typical fit (red wine in batches of 256: 5 steps/epoch).
-# The choice depends only on the fit's own network, rows and batch size, so a
-# fit gives the same result whatever ran before it in the process.
+# adds about a second to a program's first fit (~1.5 s in all, a plain graph
+# ~0.5 s) and pays back by removing the per-operation dispatch of every step:
+# worth it with many mini-batches per epoch (1.5-4x faster epochs for small
+# networks), and for large layers, where its fusion gains ~10% on each step.
+# With few batches per epoch a plain graph runs within tens of percent of XLA,
+# and the compilation would dominate a typical fit (red wine in batches of
+# 256: 5 steps/epoch). The choice depends only on the fit's own network, rows
+# and batch size, so a fit gives the same result whatever ran before it in the
+# process.
 _XLA_MIN_STEPS = 16
 _XLA_MIN_MACS = 250_000
 

@@ -9,11 +9,11 @@ engine's cache cut to ``MAX_IDLE`` = 4 idle workspaces (it ships with room for
 32, which would take a minute of traces just to fill). Each architecture is
 fitted once in turn (so the cache is full before fit 10), then in blocks of
 ``BLOCK`` fits: the first fit of a block misses the cache (a workspace is
-built and traced, ~0.3 s, and the least recently used one is evicted), the
+built and traced, ~0.5 s, and the least recently used one is evicted), the
 other reuses it (tens of milliseconds). ``FITS`` fits are ~75 traces, about
 a minute on two shared cores. These fits have 4 steps per epoch, so the engine
 runs them as plain graphs; a second, shorter run in batches of 4 (32 steps per
-epoch) measures XLA-compiled workspaces (~1 s each).
+epoch) measures XLA-compiled workspaces (~1.5 s each).
 
 A full 200-fit run takes minutes (``python benchmarks/memory.py --fits 200``),
 so the issue's "200 fits grow RSS by under 100 MB after the first 10" is
