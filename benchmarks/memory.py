@@ -3,24 +3,27 @@
 
 Runs ``--fits N`` fits of DenseRegressor in this process, cycling over
 architectures, on tiny data with ``epochs=2, early_stopping=False``. By
-default: depths 1, 2, 3 x widths 4, 8, 16, 32, 64 and as many more widths as it
-takes to have more architectures than the engine's cache keeps idle
-(``kerasreg._engine.POOL.max_idle``), so that workspaces are evicted and new
-ones traced and compiled. Prints the resident set size (VmRSS from
-``/proc/self/status``) after fit 10, 20, 50, 100, then every 100 and at the end,
-the growth since fit 10, the number of memory mappings (the kernel stops a
-process at ``vm.max_map_count``, 65530 by default) and fits per second.
+default: depths 1, 2, 3 x widths 4, 8, 16, 32, 64. The engine keeps one traced
+workspace per network structure (here: per depth), so workspaces are evicted
+and new ones traced only with more depths than its cache keeps idle
+(``kerasreg._engine.POOL.max_idle``, 32; ``--max-idle`` lowers it); XLA, where
+the engine uses it (``--batch-size 8`` or less), compiles once per architecture.
+Prints the resident set size (VmRSS from ``/proc/self/status``) after fit 10,
+20, 50, 100, then every 100 and at the end, the growth since fit 10, the
+workspaces traced and XLA programs compiled so far, the number of memory
+mappings (the kernel stops a process at ``vm.max_map_count``, 65530 by
+default) and fits per second.
 
 Run from the repository root::
 
     python benchmarks/memory.py --fits 200
     python benchmarks/memory.py --fits 500 --json /tmp/memory.json
-    python benchmarks/memory.py --fits 200 --widths 4,8,16,32,64   # 15: all cached
+    python benchmarks/memory.py --fits 200 --depths 1,2,3,4,5,6 --max-idle 4  # evicts
 
 With ``--order cycle`` (the default) the architectures come round in turn: with
-more of them than the cache holds, every fit misses the cache and builds and
-traces a new workspace (the worst case for the cache, about a second a fit on
-a small machine). ``--order random`` draws them at random: fewer misses.
+more structures than the cache holds, every fit misses the cache and builds and
+traces a new workspace (the worst case for the cache, about half a second a
+fit on a small machine). ``--order random`` draws them at random: fewer misses.
 ``--order blocks`` fits each architecture ``--block`` times in a row;
 ``--order warm-blocks`` fits each once in turn first (so that the cache is full
 from the start), then in blocks.
@@ -126,17 +129,6 @@ def architectures(widths, depths, order, n_fits, block, seed=0):
 
 
 BASE_WIDTHS = [4, 8, 16, 32, 64]
-EXTRA_WIDTHS = [w for w in range(5, 200) if w not in BASE_WIDTHS]
-
-
-def default_widths(depths, max_idle):
-    """Widths 4, 8, 16, 32, 64, then more until there are more architectures
-    than the cache holds, so that it evicts."""
-    widths = list(BASE_WIDTHS)
-    extra = iter(EXTRA_WIDTHS)
-    while len(widths) * len(depths) <= max_idle:
-        widths.append(next(extra))
-    return widths
 
 
 def run(
@@ -152,11 +144,12 @@ def run(
         _engine.POOL.max_idle = max_idle
     depths = list(depths)
     if widths is None:
-        widths = default_widths(depths, _engine.POOL.max_idle)
+        widths = list(BASE_WIDTHS)
     X, y = make_regression(n_samples=rows, n_features=features, noise=1.0, random_state=0)
     plan = architectures(widths, depths, order, n_fits, block)
 
-    # Count workspaces built (each is a trace), without changing the engine.
+    # Count workspaces built (each is a trace), without changing the engine;
+    # XLA compilations are the engine's set of compiled signatures.
     built = {"n": 0}
     workspace_init = _engine._Workspace.__init__
 
@@ -176,6 +169,7 @@ def run(
     )
     gc.collect()
     rss_start = rss_mib()
+    xla_start = len(_engine._xla_programs)
     say(
         f"{n_fits} fits, {len(set(plan))} architectures (widths {widths} x depths {depths}, "
         f"order {order}), cache max_idle={_engine.POOL.max_idle}, {rows} rows x {features} "
@@ -183,7 +177,7 @@ def run(
         f"{rss_start:.1f} MiB"
     )
     say(
-        f"{'fit':>6} {'arch':>8} {'RSS MiB':>9} {'growth':>8} {'traces':>7} {'maps':>7} "
+        f"{'fit':>6} {'arch':>8} {'RSS MiB':>9} {'growth':>8} {'traces':>7} {'XLA':>5} {'maps':>7} "
         f"{'s':>8} {'fits/s':>7}"
     )
     readings = []
@@ -202,13 +196,17 @@ def run(
                 release_free_memory()
                 now, rss, maps = time.perf_counter(), rss_mib(), map_count()
                 base = next((r["rss_mib"] for r in readings if r["fit"] == 10), rss)
+                xla_programs = len(_engine._xla_programs) - xla_start
                 readings.append(
-                    dict(fit=i, rss_mib=rss, elapsed_s=now - start, traces=built["n"], maps=maps)
+                    dict(
+                        fit=i, rss_mib=rss, elapsed_s=now - start, traces=built["n"],
+                        xla_programs=xla_programs, maps=maps,
+                    )  # fmt: skip
                 )
                 rate = (i - last_fit) / (now - last_time)
                 say(
                     f"{i:>6} {width:>4}x{depth:<3} {rss:>9.1f} {rss - base:>+8.1f} "
-                    f"{built['n']:>7} {maps if maps is not None else '?':>7} "
+                    f"{built['n']:>7} {xla_programs:>5} {maps if maps is not None else '?':>7} "
                     f"{now - start:>8.1f} {rate:>7.1f}"
                 )
                 last_time, last_fit = now, i
@@ -227,6 +225,7 @@ def run(
         compiled=xla,
         max_idle=_engine.POOL.max_idle,
         traces=built["n"],
+        xla_programs=readings[-1]["xla_programs"],
         rss_start_mib=rss_start,
         rss_after_10_mib=at_10,
         rss_end_mib=end,
@@ -255,8 +254,7 @@ def main(argv=None):
     parser.add_argument(
         "--widths",
         type=_ints,
-        help="comma-separated (default 4,8,16,32,64 and more until there are more "
-        "architectures than the cache holds)",
+        help="comma-separated (default 4,8,16,32,64)",
     )
     parser.add_argument("--depths", type=_ints, default=[1, 2, 3])
     parser.add_argument(

@@ -7,11 +7,14 @@ loss and early stopping's bookkeeping. Without callbacks one call runs many
 epochs; with callbacks one, so that they see each epoch. Python draws the
 shuffles and records the history.
 
-Compiled functions are cached per architecture (a "workspace": Keras model,
-optimizer and traced epochs program), so the folds of a cross-validation or the
-candidates of a grid search that share an architecture never trace again. The
-cache is small and bounded; a workspace in use is checked out of it, so
-concurrent fits never share variables.
+Traced programs are cached per network structure (a "workspace": variables
+of no fixed shape and the epochs program traced once for any shapes): the
+depth, activation, dropout and batch normalisation, not the widths, the number
+of features or the batch size. So the folds of a cross-validation and the
+candidates of a grid search over widths and batch sizes never trace again; XLA,
+where it is used, still compiles once per shape. The cache is small and
+bounded; a workspace in use is checked out of it, so concurrent fits never
+share variables.
 
 This module knows nothing of scikit-learn: it takes float32 arrays and a
 :class:`~kerasreg._network.NetworkSpec` and returns weights and a history.
@@ -159,74 +162,104 @@ _CHUNK_SECONDS = 0.2
 _RUNNING, _EARLY_STOP, _NOT_FINITE = 0, 1, 2
 
 
-class _Workspace:
-    """A Keras model, its optimizer and the traced epochs program.
+class Structure(tuple):
+    """What a traced epochs program depends on: a network's structure, not its sizes.
 
-    The training step is written with TensorFlow ops on the Keras model's own
-    variables, rather than through the Keras layers and optimizer: the same
-    arithmetic as Keras's ``Dense``, ``Dropout``, ``BatchNormalization`` and
-    optimizers (their hyper-parameters are read from the Keras objects), in
-    about a third of the graph operations, which is what a small network's
-    step costs. The Keras model always holds the current weights, so Keras
-    callbacks see the model being trained.
+    ``(depth, activation, dropout, batch_norm)``: the widths, the numbers of
+    features and outputs, the data's size and the batch size are shapes the
+    program takes at run time.
     """
 
-    def __init__(self, spec, optimizer, loss, jit_compile=True):
-        self.spec = spec
-        self.model = build_model(spec)
+    __slots__ = ()
+
+    def __new__(cls, spec):
+        return super().__new__(
+            cls, (len(spec.hidden_layer_sizes), spec.activation, spec.dropout, spec.batch_norm)
+        )
+
+    depth = property(lambda self: self[0])
+    activation = property(lambda self: self[1])
+    dropout = property(lambda self: self[2])
+    batch_norm = property(lambda self: self[3])
+
+
+def _vector():
+    return tf.Variable(tf.zeros([0]), shape=tf.TensorShape([None]), trainable=False)
+
+
+def _matrix():
+    return tf.Variable(tf.zeros([0, 0]), shape=tf.TensorShape([None, None]), trainable=False)
+
+
+def _like(v):
+    """A new variable of no fixed shape, of the same rank as v."""
+    return _matrix() if len(v.shape) == 2 else _vector()
+
+
+class _Workspace:
+    """Variables of no fixed shape, an optimizer and the traced epochs program.
+
+    The training step is written with TensorFlow ops on the workspace's own
+    variables, rather than through Keras layers and optimizers: the same
+    arithmetic as Keras's ``Dense``, ``Dropout``, ``BatchNormalization`` and
+    optimizers (their hyper-parameters are read from the Keras optimizer), in
+    about a third of the graph operations, which is what a small network's
+    step costs. The variables take the shapes of each network loaded into
+    them (see reset), so one workspace trains every network of its
+    :class:`Structure`. Keras callbacks get a Keras model that holds the
+    current weights at each epoch's end (see train).
+    """
+
+    def __init__(self, structure, optimizer, loss, jit_compile=True):
+        self.structure = structure
         self.optimizer = OPTIMIZERS[optimizer](learning_rate=0.001)
-        # Compiled so that Keras callbacks find `model.optimizer` (TensorBoard
-        # logs its learning rate, ReduceLROnPlateau changes it).
-        self.model.compile(optimizer=self.optimizer, loss=loss)
         self.rule = optimizer
+        self.loss_name = loss
         self.loss = LOSSES[loss]
-        self.activation = _ACTIVATIONS[spec.activation]
-        layers = self.model.layers
-        self.dense = [
-            (layer.kernel.value, layer.bias.value)
-            for layer in layers
-            if isinstance(layer, keras.layers.Dense)
-        ]
-        self.batch_norm = [
-            (
-                layer.gamma.value,
-                layer.beta.value,
-                layer.moving_mean.value,
-                layer.moving_variance.value,
-            )
-            for layer in layers
-            if isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        self.trainable = [v.value for v in self.model.trainable_variables]
-        # Every weight, in get_weights() order (kernels, biases, batch norm's
-        # gamma, beta and moving statistics).
-        self.weights = [v.value for v in self.model.weights]
-        self.slots = [
-            [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.trainable]
-            for _ in range(_SLOTS[optimizer])
-        ]
+        self.activation = _ACTIVATIONS[structure.activation]
+        # The weights in get_weights() order: for each hidden layer kernel,
+        # bias, then batch norm's gamma, beta, moving mean and variance; then
+        # the output kernel and bias.
+        self.dense, self.batch_norm, self.weights, self.trainable = [], [], [], []
+        for _ in range(structure.depth):
+            kernel, bias = _matrix(), _vector()
+            self.dense.append((kernel, bias))
+            self.weights += [kernel, bias]
+            self.trainable += [kernel, bias]
+            if structure.batch_norm:
+                bn = tuple(_vector() for _ in range(4))
+                self.batch_norm.append(bn)
+                self.weights += bn
+                self.trainable += bn[:2]
+        output = (_matrix(), _vector())
+        self.dense.append(output)
+        self.weights += output
+        self.trainable += output
+        # Which weights are matrices (kernels), for loading them (see reset).
+        self._is_kernel = [len(v.shape) == 2 for v in self.weights]
+        self._index = {id(v): i for i, v in enumerate(self.weights)}
+        self.slots = [[_like(v) for v in self.trainable] for _ in range(_SLOTS[optimizer])]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.dropout_seeds = tf.Variable(
-            tf.zeros([len(spec.hidden_layer_sizes) or 1], tf.int64), trainable=False
+            tf.zeros([structure.depth or 1], tf.int64), trainable=False
         )
         # One program for a run of epochs: the loop over epochs (with early
         # stopping's bookkeeping) around the loop over mini-batches, compiled
         # by XLA where that pays (see use_xla), so that a step costs its
-        # arithmetic, not an op dispatch per operation. Shapes are static:
-        # the data come padded to a size bucket (see _pad), and the batch
-        # size is compiled in; the number of real rows and the number of
-        # epochs to run are inputs, so the folds of a cross-validation share
-        # one program, and a call runs one epoch or many with the same
-        # arithmetic.
+        # arithmetic, not an op dispatch per operation. It is traced once, for
+        # any shapes: the variables' shapes, the data's (padded to a size
+        # bucket, see _pad), the batch size. XLA compiles it again for each
+        # new combination of these (the batch size and evaluation chunk are
+        # compile-time constants there); a plain graph runs any of them. The
+        # number of real rows and the number of epochs to run are inputs, so
+        # the folds of a cross-validation share one program, and a call runs
+        # one epoch or many with the same arithmetic.
         self.run_epochs = tf.function(self._epochs, jit_compile=jit_compile)
-        # Concrete functions of run_epochs by (padded rows, padded validation
-        # rows, batch size, epochs per call at most): calling one directly
-        # saves a tf.function's argument matching on every call.
-        self.epoch_fns = {}
+        self._run = None
         # The best epoch's weights so far, kept beside the live ones: an epoch
         # copies them in when the previous epoch was the best, so that no
         # epoch pays for a copy to NumPy.
-        self.best = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in self.weights]
+        self.best = [_like(v) for v in self.weights]
         # Early stopping's state between calls, as keras.callbacks.EarlyStopping
         # keeps it: the best monitored loss, epochs since it, its epoch
         # (1-based; 0: none yet), epochs done, whether the live weights are
@@ -241,13 +274,14 @@ class _Workspace:
         # Loading and reading every weight in one graph call each, rather than
         # an eager operation per variable: for a small network on small data
         # the per-variable calls cost as much as an epoch. The weights travel
-        # as one flat vector, which a graph call takes faster than a list.
-        self._sizes = [int(np.prod(v.shape)) for v in self.weights]
+        # as one flat vector, which a graph call takes faster than a list,
+        # with their shapes as (rows, columns) pairs (columns 0 for vectors).
+        n = len(self.weights)
+        flat, dims = tf.TensorSpec([None], tf.float32), tf.TensorSpec([n, 2], tf.int32)
         self._load = tf.function(self._load_weights).get_concrete_function(
-            tf.TensorSpec([sum(self._sizes)], tf.float32),
-            tf.TensorSpec([], tf.float32),
-            tf.TensorSpec(self.dropout_seeds.shape, tf.int64),
+            flat, dims, tf.TensorSpec([], tf.float32), tf.TensorSpec([structure.depth or 1], tf.int64)
         )
+        self._assign = tf.function(self._assign_weights).get_concrete_function(flat, dims)
         self._read = tf.function(self._read_weights).get_concrete_function(
             tf.TensorSpec([], tf.bool)
         )
@@ -255,12 +289,24 @@ class _Workspace:
     def _read_weights(self, best):
         return [tf.where(best, b, v) for b, v in zip(self.best, self.weights)]
 
-    def _load_weights(self, flat, learning_rate, seeds):
-        for v, w in zip(self.weights, tf.split(flat, self._sizes)):
-            v.assign(tf.reshape(w, v.shape))
+    def _assign_weights(self, flat, dims):
+        sizes = [d[0] * d[1] if kernel else d[0] for d, kernel in zip(tf.unstack(dims), self._is_kernel)]
+        values = []
+        for v, piece, d, kernel in zip(
+            self.weights, tf.split(flat, tf.stack(sizes), num=len(sizes)), tf.unstack(dims), self._is_kernel
+        ):
+            value = tf.reshape(piece, d if kernel else d[:1])
+            v.assign(value)
+            values.append(value)
+        return values
+
+    def _load_weights(self, flat, dims, learning_rate, seeds):
+        values = self._assign_weights(flat, dims)
         for slot in self.slots:
-            for v in slot:
-                v.assign(tf.zeros(v.shape, v.dtype))
+            for s, v in zip(slot, self.trainable):
+                s.assign(tf.zeros_like(values[self._index[id(v)]]))
+        for b, value in zip(self.best, values):
+            b.assign(value)
         self.iterations.assign(0)
         self.best_loss.assign(np.inf)
         self.wait.assign(0)
@@ -270,15 +316,24 @@ class _Workspace:
         self.dropout_seeds.assign(seeds)
         self.optimizer.learning_rate.assign(learning_rate)
 
-    def reset(self, weights, learning_rate, seeds):
-        """Load initial weights and start the optimizer and dropout afresh."""
+    @staticmethod
+    def _flat(weights):
         flat = np.concatenate([np.ravel(w) for w in weights]).astype(np.float32)
+        dims = np.array([(np.shape(w) + (0,))[:2] for w in weights], np.int32)
+        return tf.constant(flat), tf.constant(dims)
+
+    def reset(self, weights, learning_rate, seeds):
+        """Load a network's initial weights; start the optimizer and dropout afresh."""
         seeds = np.asarray(seeds if len(seeds) else [0], dtype=np.int64)
         with _calls():
             self._load(
-                tf.constant(flat), tf.constant(learning_rate, tf.float32), tf.constant(seeds)
+                *self._flat(weights), tf.constant(learning_rate, tf.float32), tf.constant(seeds)
             )
-        self.model.stop_training = False
+
+    def set_weights(self, weights):
+        """Replace the live weights (a Keras callback changed them); nothing else."""
+        with _calls():
+            self._assign(*self._flat(weights))
 
     def get_weights(self, best=False):
         """The current (or the saved best) weights as new NumPy arrays."""
@@ -294,19 +349,20 @@ class _Workspace:
         state = (self.done, self.best_epoch, self.pending)
         return (self.losses.numpy(), *(v.numpy().item() for v in state))
 
-    def epoch_fn(self, train_tensors, val_tensors, batch_size, max_epochs):
-        """run_epochs' concrete function for these shapes, batch size and chunk."""
-        key = (train_tensors[0].shape[0], val_tensors[0].shape[0], batch_size, max_epochs)
-        if key not in self.epoch_fns:
-            orders = tf.TensorSpec([max_epochs, key[0]], tf.int32)
-            self.epoch_fns[key] = self.run_epochs.get_concrete_function(
-                *train_tensors, tf.constant(0), orders, tf.constant(0), *val_tensors,
-                tf.constant(False), tf.constant(0), tf.constant(0.0, tf.float64), batch_size,
+    def epoch_fn(self):
+        """run_epochs' concrete function, traced on first use for any shapes."""
+        if self._run is None:
+            matrix, vector = tf.TensorSpec([None, None]), tf.TensorSpec([None])
+            scalar = tf.TensorSpec([], tf.int32)
+            self._run = self.run_epochs.get_concrete_function(
+                matrix, matrix, vector, scalar, tf.TensorSpec([None, None], tf.int32), scalar,
+                matrix, matrix, vector, scalar, tf.TensorSpec([], tf.bool), scalar,
+                tf.TensorSpec([], tf.float64), scalar, scalar,
             )  # fmt: skip
-        return self.epoch_fns[key]
+        return self._run
 
     def _forward(self, x, training, real=None):
-        spec, h = self.spec, x
+        spec, h = self.structure, x
         for i, (kernel, bias) in enumerate(self.dense[:-1]):
             h = self.activation(tf.matmul(h, kernel) + bias)
             if training and spec.dropout > 0:
@@ -356,7 +412,7 @@ class _Workspace:
 
     def _epochs(
         self, x, y, w, n, orders, k, x_val, y_val, w_val, n_val,
-        early_stopping, patience, min_delta, batch_size,
+        early_stopping, patience, min_delta, batch_size, eval_chunk,
     ):  # fmt: skip
         # Up to k epochs, epoch j in the order orders[j]; stops early as
         # keras.callbacks.EarlyStopping does, or at a loss that is not
@@ -369,7 +425,7 @@ class _Workspace:
             for best, v in zip(self.best, self.weights):
                 best.assign(tf.where(pending, v, best))
             train_loss, val_loss = self._epoch(
-                x, y, w, n, orders[j], x_val, y_val, w_val, n_val, batch_size
+                x, y, w, n, orders[j], x_val, y_val, w_val, n_val, batch_size, eval_chunk
             )
             losses = tf.tensor_scatter_nd_update(
                 losses, [[j]], tf.stack([train_loss, val_loss])[None]
@@ -403,17 +459,20 @@ class _Workspace:
         # Epochs run (the last one not finite if status says so), and why it stopped.
         return losses, tf.stack([j, status, best_epoch, tf.cast(pending, tf.int32)])
 
-    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size):
+    def _epoch(self, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size, eval_chunk):
         # x, y, w hold n real rows then padding of weight 0, at least up to
         # the end of the last batch; order is this epoch's order of the rows,
-        # the padding last. batch_size is a Python int, compiled in.
+        # the padding last. The validation data are padded to whole chunks of
+        # eval_chunk rows. batch_size and eval_chunk are compile-time
+        # constants for XLA (they are slice sizes).
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
 
         def step(i, total):
-            idx = tf.slice(order, [i * batch_size], [batch_size])
+            idx = tf.slice(order, [i * batch_size], tf.reshape(batch_size, [1]))
             xb, yb, wb = tf.gather(x, idx), tf.gather(y, idx), tf.gather(w, idx)
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(self.trainable)
                 batch_sum = self._weighted_loss(xb, yb, wb, True)
                 # A weighted mean: rows of zero weight have no influence at all.
                 batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
@@ -428,11 +487,13 @@ class _Workspace:
         )
         train_loss = tf.math.divide_no_nan(total, tf.reduce_sum(w))
 
-        chunk = min(x_val.shape[0], _EVAL_CHUNK)
+        chunk = eval_chunk
 
         def evaluate(i, total):
-            rows = slice(i * chunk, (i + 1) * chunk)
-            return i + 1, total + self._weighted_loss(x_val[rows], y_val[rows], w_val[rows], False)
+            start, size = tf.stack([i * chunk, 0]), tf.stack([chunk, -1])
+            xv, yv = tf.slice(x_val, start, size), tf.slice(y_val, start, size)
+            wv = tf.slice(w_val, start[:1], size[:1])
+            return i + 1, total + self._weighted_loss(xv, yv, wv, False)
 
         _, val_total = tf.while_loop(
             lambda i, _: i < (n_val + chunk - 1) // chunk,
@@ -477,12 +538,11 @@ def _pad(arrays, size):
 
 
 class _WorkspacePool:
-    """Idle workspaces by (spec, optimizer, loss, xla), least recently used first out.
+    """Idle workspaces by (structure, optimizer, loss, xla), least recently used first out.
 
-    Room for 32: more architectures than a grid search usually tries, since a
+    Room for 32: more structures than a grid search usually tries, since a
     cache that is too small for a search that cycles through its candidates
-    misses every time, and each miss traces and compiles anew (and TensorFlow
-    keeps a few MB of each XLA compilation for the life of the process).
+    misses every time, and each miss traces (and compiles) anew.
     """
 
     def __init__(self, max_idle=32):
@@ -491,16 +551,12 @@ class _WorkspacePool:
         self._lock = threading.Lock()
 
     def checkout(self, key):
-        """An idle workspace for key = (spec, optimizer, loss, xla), or a new one."""
-        global _xla_workspaces
+        """An idle workspace for key = (structure, optimizer, loss, xla), or a new one."""
         with self._lock:
             if key in self._idle:
                 return self._idle.pop(key)
-            spec, optimizer, loss, xla = key
-            if xla:
-                _xla_workspaces += 1
-                xla = _xla_workspaces <= _XLA_WORKSPACES
-        return _Workspace(spec, optimizer, loss, jit_compile=xla)
+        structure, optimizer, loss, xla = key
+        return _Workspace(structure, optimizer, loss, jit_compile=xla)
 
     def checkin(self, key, workspace):
         with self._lock:
@@ -520,10 +576,23 @@ POOL = _WorkspacePool()
 # TensorFlow never frees an XLA compilation: each keeps ~5.5 MB and ~150
 # memory mappings for the life of the process, and a process that compiles
 # some 400 programs hits the kernel's map limit (vm.max_map_count) and
-# aborts. Past this many workspaces, new ones run the same epoch as a plain
-# TensorFlow graph, slower for small networks but released when evicted.
-_XLA_WORKSPACES = 100
-_xla_workspaces = 0
+# aborts. Past this many compilations (networks, data sizes and batch sizes
+# that XLA compiled for), fits of anything new run the same epochs as a plain
+# TensorFlow graph, slower for small networks but costing no memory per shape.
+_XLA_PROGRAMS = 100
+_xla_programs = set()
+_xla_lock = threading.Lock()
+
+
+def _xla_budget(signature):
+    """Whether XLA may run the program for signature (compiled, or room for it)."""
+    with _xla_lock:
+        if signature in _xla_programs:
+            return True
+        if len(_xla_programs) >= _XLA_PROGRAMS:
+            return False
+        _xla_programs.add(signature)
+        return True
 
 # When to compile an epoch with XLA rather than run it as a plain graph. XLA
 # adds about a second to a program's first fit (~1.5 s in all, a plain graph
@@ -630,7 +699,20 @@ def train(
     # padded data, so that a huge batch_size does not allocate padding.
     batch_size = min(batch_size, _bucket(n, 1))
     steps_per_epoch = -(-n // batch_size)
-    key = (spec, optimizer, loss, use_xla(spec, steps_per_epoch))
+    has_val = val_data is not None
+    padded = _bucket(n, batch_size)
+    if not has_val:
+        val_data = (
+            np.zeros((0, spec.n_features), np.float32),
+            np.zeros((0, spec.n_outputs), np.float32),
+            np.zeros(0, np.float32),
+        )
+    # A power of two of at least 256: whole chunks of _EVAL_CHUNK rows.
+    val_padded = _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET)
+    xla = use_xla(spec, steps_per_epoch) and _xla_budget(
+        (spec, optimizer, loss, padded, val_padded, batch_size)
+    )
+    key = (Structure(spec), optimizer, loss, xla)
     # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)
     try:
@@ -638,17 +720,8 @@ def train(
             np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
         ws.reset(weights, learning_rate, seeds)
-        has_val = val_data is not None
-        padded = _bucket(n, batch_size)
         train_tensors = _pad(train_data, padded)
-        if not has_val:
-            val_data = (
-                np.zeros((0, spec.n_features), np.float32),
-                np.zeros((0, spec.n_outputs), np.float32),
-                np.zeros(0, np.float32),
-            )
-        # A power of two of at least 256: whole chunks of _EVAL_CHUNK rows.
-        val_tensors = _pad(val_data, _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET))
+        val_tensors = _pad(val_data, val_padded)
         val_tensors.append(tf.constant(len(val_data[0]), tf.int32))
         n_rows = tf.constant(n, tf.int32)
 
@@ -656,25 +729,33 @@ def train(
         # shuffled orders are an input); with callbacks, one epoch per call,
         # so that they see every epoch. Same program, same arithmetic.
         max_chunk = max(1, min(_MAX_CHUNK, _CHUNK_ORDER_ROWS // padded))
-        run_epochs = ws.epoch_fn(train_tensors, val_tensors, batch_size, max_chunk)
+        run_epochs = ws.epoch_fn()
         orders = np.tile(np.arange(padded, dtype=np.int32), (max_chunk, 1))
         settings = (
             tf.constant(early_stopping),
             tf.constant(min(patience, np.iinfo(np.int32).max), tf.int32),
             tf.constant(min_delta, tf.float64),
+            tf.constant(batch_size, tf.int32),
+            tf.constant(min(val_padded, _EVAL_CHUNK), tf.int32),
         )
-        cbs = keras.callbacks.CallbackList(
-            list(callbacks), model=ws.model, epochs=epochs, verbose=0
-        )
+        model = None
+        if callbacks:
+            # Callbacks see a Keras model of this network, with the current
+            # weights at each epoch's end, and the workspace's optimizer (so
+            # that a learning-rate schedule changes the rate trained with).
+            model = build_model(spec, weights)
+            model.compile(optimizer=ws.optimizer, loss=loss)
+        cbs = keras.callbacks.CallbackList(list(callbacks), model=model, epochs=epochs, verbose=0)
         result = TrainResult(weights=None)
         history, pending, chunk, start = result.history, False, 1, 0
-        cbs.on_train_begin()
+        if callbacks:
+            cbs.on_train_begin()
         try:
             while len(history) < epochs:
                 start = len(history)
                 k = 1 if callbacks else min(chunk, epochs - start)
                 if callbacks:
-                    cbs.on_epoch_begin(start)
+                    _with_model(ws, model, lambda: cbs.on_epoch_begin(start), sync=False)
                 if shuffle:
                     # Shuffled in NumPy: XLA's sort would cost more than the epoch.
                     for j in range(k):
@@ -682,9 +763,8 @@ def train(
                 t0 = time.perf_counter()
                 with _calls():
                     losses, state = run_epochs(
-                        *train_tensors, n_rows, orders, tf.constant(k), *val_tensors,
-                        *settings, batch_size,
-                    )  # fmt: skip
+                        *train_tensors, n_rows, orders, tf.constant(k), *val_tensors, *settings
+                    )
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 # About _CHUNK_SECONDS per call (the first call compiles: one epoch).
                 per_epoch = (time.perf_counter() - t0) / ran
@@ -708,11 +788,11 @@ def train(
                     logs = {"loss": history[-1][0]}
                     if has_val:
                         logs["val_loss"] = history[-1][1]
-                    cbs.on_epoch_end(start, logs)
+                    _with_model(ws, model, lambda: cbs.on_epoch_end(start, logs))
                 if status == _EARLY_STOP:
                     result.stop_reason = "early_stopping"
                     break
-                if ws.model.stop_training:
+                if callbacks and model.stop_training:
                     result.stop_reason = "callback"
                     break
         except KeyboardInterrupt:
@@ -725,7 +805,8 @@ def train(
                 raise
             result.best_epoch = best_epoch or None
             result.stop_reason = "interrupted"
-        cbs.on_train_end()
+        if callbacks:
+            _with_model(ws, model, cbs.on_train_end)
 
         restore = result.stop_reason == "diverged" or (early_stopping and restore_best_weights)
         # pending: the live weights are the best, not yet copied to ws.best.
@@ -733,3 +814,18 @@ def train(
         return result
     finally:
         POOL.checkin(key, ws)
+
+
+def _with_model(ws, model, call, sync=True):
+    """Call callbacks with the model's weights as the workspace's live weights.
+
+    With sync, the model gets the live weights first; if a callback changes
+    them (``model.set_weights``), training goes on from its weights.
+    """
+    if sync:
+        model.set_weights(ws.get_weights())
+    before = model.get_weights()
+    call()
+    after = model.get_weights()
+    if any(not np.array_equal(a, b) for a, b in zip(after, before)):
+        ws.set_weights(after)

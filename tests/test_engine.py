@@ -12,30 +12,48 @@ def data():
     return make_regression(n_samples=90, n_features=3, noise=0.1, random_state=1)
 
 
-def _workspace(spec_sizes, optimizer="adam", loss="mae"):
-    for (spec, opt, lss, _xla), ws in _engine.POOL._idle.items():
-        if spec.hidden_layer_sizes == spec_sizes and (opt, lss) == (optimizer, loss):
+def _workspace(depth, optimizer="adam", loss="mae"):
+    for (structure, opt, lss, _xla), ws in reversed(_engine.POOL._idle.items()):
+        if structure.depth == depth and (opt, lss) == (optimizer, loss):
             return ws
     return None
 
 
-def test_same_architecture_never_traces_again(data):
+def test_same_structure_never_traces_again(data):
     X, y = data
-    # Folds of different sizes, learning rates and seeds: one compiled epoch.
-    # (The batch size and the data's power-of-two size bucket are compiled in.)
+    # Folds of different sizes, learning rates, seeds, widths, batch sizes and
+    # numbers of features: one traced program for networks of depth 2.
+    _engine.POOL.clear()
     for i, lr in enumerate([0.01, 0.001, 0.05]):
         rows = slice(i * 2, 90 - i * 2)
-        DenseRegressor(
-            width=7, depth=2, epochs=3, learning_rate=lr, batch_size=16, random_state=i
-        ).fit(X[rows], y[rows])
-    assert _workspace((7, 7)).run_epochs.experimental_get_tracing_count() == 1
+        for width, batch_size, features in [(7, 16, 3), (5, 64, 3), (7, 16, 2)]:
+            reg = DenseRegressor(
+                width=width, depth=2, epochs=3, learning_rate=lr, batch_size=batch_size,
+                random_state=i,
+            ).fit(X[rows, :features], y[rows])  # fmt: skip
+            assert reg.model_.layers[0].kernel.shape == (features, width)
+    assert len(_engine.POOL._idle) == 1
+    assert _workspace(2).run_epochs.experimental_get_tracing_count() == 1
+
+
+def test_networks_sharing_a_workspace_train_as_if_alone(data):
+    # A workspace's variables take each network's shapes in turn; what ran
+    # before leaves no trace in the next fit.
+    X, y = data
+    params = dict(depth=1, epochs=5, batch_size=16, random_state=0, early_stopping=False)
+    _engine.POOL.clear()
+    alone = DenseRegressor(width=6, **params).fit(X, y).predict(X)
+    DenseRegressor(width=9, **params).fit(X[:50, :2], y[:50])
+    after = DenseRegressor(width=6, **params).fit(X, y).predict(X)
+    np.testing.assert_array_equal(alone, after)
+    assert len(_engine.POOL._idle) == 1
 
 
 def test_cache_is_bounded(data, monkeypatch):
     X, y = data
     monkeypatch.setattr(_engine.POOL, "max_idle", 3)
-    for width in range(1, 7):
-        DenseRegressor(width=width, depth=1, epochs=1).fit(X, y)
+    for depth in range(6):
+        DenseRegressor(width=2, depth=depth, epochs=1).fit(X, y)
     assert len(_engine.POOL._idle) == 3
 
 
@@ -93,11 +111,12 @@ def test_graph_mode_after_the_xla_budget(data, monkeypatch):
     # 90 rows in batches of 4: enough steps per epoch for XLA.
     params = dict(width=3, depth=1, epochs=3, batch_size=4, random_state=0, early_stopping=False)
     with_xla = DenseRegressor(**params).fit(X, y).predict(X)
-    assert _workspace((3,)).run_epochs._jit_compile is True
+    assert _workspace(1).run_epochs._jit_compile is True
     _engine.POOL.clear()
-    monkeypatch.setattr(_engine, "_XLA_WORKSPACES", 0)
+    monkeypatch.setattr(_engine, "_XLA_PROGRAMS", 0)
+    monkeypatch.setattr(_engine, "_xla_programs", set())
     without = DenseRegressor(**params).fit(X, y).predict(X)
-    assert _workspace((3,)).run_epochs._jit_compile is False
+    assert _workspace(1).run_epochs._jit_compile is False
     np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
     _engine.POOL.clear()
 

@@ -4,16 +4,17 @@ Runs a small ``benchmarks/memory.py`` in a fresh subprocess (so that this
 session's TensorFlow state and earlier tests do not count) and reads its
 readings of the resident set size (VmRSS).
 
-The run: widths 4, 8, 16 x depths 1, 2 are six architectures, with the
-engine's cache cut to ``MAX_IDLE`` = 4 idle workspaces (it ships with room for
-32, which would take a minute of traces just to fill). Each architecture is
-fitted once in turn (so the cache is full before fit 10), then in blocks of
-``BLOCK`` fits: the first fit of a block misses the cache (a workspace is
-built and traced, ~0.5 s, and the least recently used one is evicted), the
-other reuses it (tens of milliseconds). ``FITS`` fits are ~75 traces, about
-a minute on two shared cores. These fits have 4 steps per epoch, so the engine
-runs them as plain graphs; a second, shorter run in batches of 4 (32 steps per
-epoch) measures XLA-compiled workspaces (~1.5 s each).
+The run: widths 4, 8 x depths 1 to 6 are twelve architectures of six
+structures (the engine traces one workspace per structure, whatever the
+widths), with the engine's cache cut to ``MAX_IDLE`` = 4 idle workspaces (it
+ships with room for 32). Each architecture is fitted once in turn (so the
+cache is full before fit 10), then in blocks of ``BLOCK`` fits: the first fit
+of a block misses the cache (a workspace is built and traced, ~0.5 s, and the
+least recently used one is evicted), the other reuses it (milliseconds).
+``FITS`` fits are ~75 traces, under a minute on two shared cores. These fits
+have 4 steps per epoch, so the engine runs them as plain graphs; a second,
+shorter run in batches of 4 (32 steps per epoch) over 30 widths measures XLA
+compilations (one per architecture, ~1 s each).
 
 A full 200-fit run takes minutes (``python benchmarks/memory.py --fits 200``),
 so the issue's "200 fits grow RSS by under 100 MB after the first 10" is
@@ -44,28 +45,32 @@ pytestmark = [
 ]
 
 
-def _run(tmp_path_factory, fits, block, batch_size):
+def _run(tmp_path_factory, fits, block, batch_size, widths="4,8", depths="1,2,3,4,5,6"):
     out = tmp_path_factory.mktemp("memory") / "memory.json"
-    args = ["--fits", str(fits), "--widths", "4,8,16", "--depths", "1,2"]
+    args = ["--fits", str(fits), "--widths", widths, "--depths", depths]
     args += ["--max-idle", str(MAX_IDLE), "--batch-size", str(batch_size)]
     args += ["--order", "warm-blocks", "--block", str(block), "--json", str(out), "--quiet"]
     subprocess.run([sys.executable, str(BENCHMARK), *args], check=True, timeout=600)
     result = json.loads(out.read_text())
-    readings = {r["fit"]: (round(r["rss_mib"], 1), r["traces"]) for r in result["readings"]}
+    readings = {
+        r["fit"]: (round(r["rss_mib"], 1), r["traces"], r["xla_programs"])
+        for r in result["readings"]
+    }
     print(
-        f"\n{fits} fits ({result['compiled']}), {result['traces']} traces in "
-        f"{result['elapsed_s']:.1f} s; (RSS MiB, traces) by fit: {readings}; growth after "
-        f"fit 10: {result['growth_after_10_mib']:+.1f} MiB"
+        f"\n{fits} fits ({result['compiled']}), {result['traces']} traces and "
+        f"{result['xla_programs']} XLA compilations in {result['elapsed_s']:.1f} s; (RSS MiB, "
+        f"traces, XLA compilations) by fit: {readings}; growth after fit 10: "
+        f"{result['growth_after_10_mib']:+.1f} MiB"
     )
     return result
 
 
-def _per_new_workspace_mib(run, start):
+def _per_new_program_mib(run, start, programs="traces"):
     first = next(r for r in run["readings"] if r["fit"] == start)
     last = run["readings"][-1]
-    traces = last["traces"] - first["traces"]
-    assert traces >= 10
-    return (last["rss_mib"] - first["rss_mib"]) / traces
+    built = last[programs] - first[programs]
+    assert built >= 10
+    return (last["rss_mib"] - first["rss_mib"]) / built
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +92,21 @@ def test_rss_per_new_graph_workspace_is_bounded(run):
     # From fit 100 on: the allocator's own growth is over by then (a 300-fit
     # run grew 0.9 MiB per new workspace from fit 50 to 100, 0.2 from 200 to
     # 300: arenas filling, not workspaces kept).
-    per_trace = _per_new_workspace_mib(run, start=100)
+    per_trace = _per_new_program_mib(run, start=100)
     assert per_trace < PER_TRACE_LIMIT_MIB, f"{per_trace:.2f} MiB per new workspace"
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="each new XLA-compiled workspace leaves ~5 MiB behind (TensorFlow keeps "
-    "every jit_compile function's compiled program; the engine compiles with XLA only "
-    "where it pays, and stops after _engine._XLA_WORKSPACES); see benchmarks/memory.py",
+    reason="each XLA compilation leaves ~5 MiB behind (TensorFlow keeps every "
+    "compiled program; the engine compiles with XLA only where it pays, and stops "
+    "after _engine._XLA_PROGRAMS); see benchmarks/memory.py",
 )
-def test_rss_per_new_xla_workspace_is_bounded(tmp_path_factory):
-    # Batches of 4: 32 steps per epoch, compiled with XLA. Blocks of 2 fits:
-    # 10+ new workspaces after fit 10 in 30 fits.
-    result = _run(tmp_path_factory, 30, 2, batch_size=4)
+def test_rss_per_xla_compilation_is_bounded(tmp_path_factory):
+    # Batches of 4: 32 steps per epoch, compiled with XLA. 30 widths, each
+    # fitted once: 20 new compilations after fit 10.
+    widths = ",".join(str(w) for w in range(4, 34))
+    result = _run(tmp_path_factory, 30, 1, batch_size=4, widths=widths, depths="1")
     assert result["compiled"] == "XLA"
-    per_trace = _per_new_workspace_mib(result, start=10)
-    assert per_trace < PER_TRACE_LIMIT_MIB, f"{per_trace:.2f} MiB per new workspace"
+    per_program = _per_new_program_mib(result, start=10, programs="xla_programs")
+    assert per_program < PER_TRACE_LIMIT_MIB, f"{per_program:.2f} MiB per XLA compilation"
