@@ -199,8 +199,12 @@ def run(
                 xla_programs = len(_engine._xla_programs) - xla_start
                 readings.append(
                     dict(
-                        fit=i, rss_mib=rss, elapsed_s=now - start, traces=built["n"],
-                        xla_programs=xla_programs, maps=maps,
+                        fit=i,
+                        rss_mib=rss,
+                        elapsed_s=now - start,
+                        traces=built["n"],
+                        xla_programs=xla_programs,
+                        maps=maps,
                     )  # fmt: skip
                 )
                 rate = (i - last_fit) / (now - last_time)

@@ -278,8 +278,9 @@ class _Workspace:
         # with their shapes as (rows, columns) pairs (columns 0 for vectors).
         n = len(self.weights)
         flat, dims = tf.TensorSpec([None], tf.float32), tf.TensorSpec([n, 2], tf.int32)
+        seeds = tf.TensorSpec(self.dropout_seeds.shape, tf.int64)
         self._load = tf.function(self._load_weights).get_concrete_function(
-            flat, dims, tf.TensorSpec([], tf.float32), tf.TensorSpec([structure.depth or 1], tf.int64)
+            flat, dims, tf.TensorSpec([], tf.float32), seeds
         )
         self._assign = tf.function(self._assign_weights).get_concrete_function(flat, dims)
         self._read = tf.function(self._read_weights).get_concrete_function(
@@ -290,12 +291,11 @@ class _Workspace:
         return [tf.where(best, b, v) for b, v in zip(self.best, self.weights)]
 
     def _assign_weights(self, flat, dims):
-        sizes = [d[0] * d[1] if kernel else d[0] for d, kernel in zip(tf.unstack(dims), self._is_kernel)]
+        dims = [d if kernel else d[:1] for d, kernel in zip(tf.unstack(dims), self._is_kernel)]
+        sizes = tf.stack([tf.reduce_prod(d) for d in dims])
         values = []
-        for v, piece, d, kernel in zip(
-            self.weights, tf.split(flat, tf.stack(sizes), num=len(sizes)), tf.unstack(dims), self._is_kernel
-        ):
-            value = tf.reshape(piece, d if kernel else d[:1])
+        for v, piece, d in zip(self.weights, tf.split(flat, sizes, num=len(dims)), dims):
+            value = tf.reshape(piece, d)
             v.assign(value)
             values.append(value)
         return values
@@ -594,6 +594,7 @@ def _xla_budget(signature):
         _xla_programs.add(signature)
         return True
 
+
 # When to compile an epoch with XLA rather than run it as a plain graph. XLA
 # adds about a second to a program's first fit (~1.5 s in all, a plain graph
 # ~0.5 s) and pays back by removing the per-operation dispatch of every step:
@@ -755,7 +756,7 @@ def train(
                 start = len(history)
                 k = 1 if callbacks else min(chunk, epochs - start)
                 if callbacks:
-                    _with_model(ws, model, lambda: cbs.on_epoch_begin(start), sync=False)
+                    _with_model(ws, model, cbs.on_epoch_begin, start, sync=False)
                 if shuffle:
                     # Shuffled in NumPy: XLA's sort would cost more than the epoch.
                     for j in range(k):
@@ -788,7 +789,7 @@ def train(
                     logs = {"loss": history[-1][0]}
                     if has_val:
                         logs["val_loss"] = history[-1][1]
-                    _with_model(ws, model, lambda: cbs.on_epoch_end(start, logs))
+                    _with_model(ws, model, cbs.on_epoch_end, start, logs)
                 if status == _EARLY_STOP:
                     result.stop_reason = "early_stopping"
                     break
@@ -816,7 +817,7 @@ def train(
         POOL.checkin(key, ws)
 
 
-def _with_model(ws, model, call, sync=True):
+def _with_model(ws, model, call, *args, sync=True):
     """Call callbacks with the model's weights as the workspace's live weights.
 
     With sync, the model gets the live weights first; if a callback changes
@@ -825,7 +826,7 @@ def _with_model(ws, model, call, sync=True):
     if sync:
         model.set_weights(ws.get_weights())
     before = model.get_weights()
-    call()
+    call(*args)
     after = model.get_weights()
     if any(not np.array_equal(a, b) for a, b in zip(after, before)):
         ws.set_weights(after)
