@@ -139,6 +139,28 @@ def _huber(y, p, delta=1.0):
 #: Per-row losses, averaged over the outputs, by their Keras names.
 LOSSES = {"mae": _mae, "mse": _mse, "huber": _huber}
 
+# The losses' derivatives with respect to the prediction, as functions of
+# error = prediction - target, per output (before the mean over outputs).
+LOSS_DERIVATIVES = {
+    "mae": tf.sign,
+    "mse": lambda error: 2.0 * error,
+    "huber": lambda error: tf.clip_by_value(error, -1.0, 1.0),
+}
+
+# The activations' backward passes: (upstream gradient, pre-activation z,
+# activation a) -> gradient with respect to z, with the kernels TensorFlow's
+# own gradients use.
+ACTIVATION_GRADIENTS = {
+    "relu": lambda g, z, a: tf.raw_ops.ReluGrad(gradients=g, features=a),
+    "tanh": lambda g, z, a: tf.raw_ops.TanhGrad(y=a, dy=g),
+    "sigmoid": lambda g, z, a: tf.raw_ops.SigmoidGrad(y=a, dy=g),
+    "elu": lambda g, z, a: tf.raw_ops.EluGrad(gradients=g, outputs=a),
+    "selu": lambda g, z, a: tf.raw_ops.SeluGrad(gradients=g, outputs=a),
+    "softplus": lambda g, z, a: tf.raw_ops.SoftplusGrad(gradients=g, features=z),
+    "swish": lambda g, z, a: g * (tf.sigmoid(z) * (1.0 + z * (1.0 - tf.sigmoid(z)))),
+    "linear": lambda g, z, a: g,
+}
+
 # Validation rows are evaluated this many at a time, to bound memory.
 _EVAL_CHUNK = 4096
 
@@ -216,6 +238,7 @@ class _Workspace:
         self.rule = optimizer
         self.loss_name = loss
         self.loss = LOSSES[loss]
+        self.loss_derivative = LOSS_DERIVATIVES[loss]
         self.activation = _ACTIVATIONS[structure.activation]
         # The weights in get_weights() order: for each hidden layer kernel,
         # bias, then batch norm's gamma, beta, moving mean and variance; then
@@ -385,29 +408,67 @@ class _Workspace:
     def _apply(self, grads, lr):
         """One update of every trained variable, by the Keras optimizer's rule."""
         opt, step = self.optimizer, tf.cast(self.iterations, tf.float32)
+        # Hyper-parameters as tensors once, rather than a constant per variable.
+        beta_1, beta_2, epsilon = (
+            tf.constant(getattr(opt, name, 0.0), tf.float32)
+            for name in ("beta_1", "beta_2", "epsilon")
+        )
         if self.rule == "adamw":
             for v in self.trainable:
                 v.assign_sub(v * opt.weight_decay * lr)
         if self.rule in ("adam", "adamw"):
-            beta1_power, beta2_power = tf.pow(opt.beta_1, step), tf.pow(opt.beta_2, step)
+            beta1_power, beta2_power = tf.pow(beta_1, step), tf.pow(beta_2, step)
         for i, (v, g) in enumerate(zip(self.trainable, grads)):
             slots = [s[i].handle for s in self.slots]
             if self.rule in ("adam", "adamw"):
                 tf.raw_ops.ResourceApplyAdam(
                     var=v.handle, m=slots[0], v=slots[1],
                     beta1_power=beta1_power, beta2_power=beta2_power,
-                    lr=lr, beta1=opt.beta_1, beta2=opt.beta_2, epsilon=opt.epsilon, grad=g,
+                    lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon, grad=g,
                 )  # fmt: skip
             elif self.rule == "rmsprop":
                 tf.raw_ops.ResourceApplyRMSProp(
                     var=v.handle, ms=slots[0], mom=slots[1], lr=lr, rho=opt.rho,
-                    momentum=0.0, epsilon=opt.epsilon, grad=g,
+                    momentum=0.0, epsilon=epsilon, grad=g,
                 )  # fmt: skip
             else:
                 tf.raw_ops.ResourceApplyGradientDescent(var=v.handle, alpha=lr, delta=g)
 
+    def _gradients(self, x, y, w):
+        """(sum of the batch's weighted losses, gradients of their weighted mean).
+
+        The backward pass written out, for networks of dense layers: a third
+        of the graph operations of GradientTape's generic gradients (which
+        compute broadcast shapes at run time, as this program's shapes are not
+        fixed), the same arithmetic. Rows of zero weight have no influence.
+        """
+        grad_activation = ACTIVATION_GRADIENTS[self.structure.activation]
+        inputs, pre, h = [], [], x
+        for kernel, bias in self.dense[:-1]:
+            inputs.append(h)
+            z = tf.matmul(h, kernel) + bias
+            h = self.activation(z)
+            pre.append(z)
+        kernel, bias = self.dense[-1]
+        p = tf.matmul(h, kernel) + bias
+        total = tf.reduce_sum(self.loss(y, p) * w)
+        # d(weighted mean)/dp: w / sum(w) / outputs times the loss's derivative.
+        scale = tf.math.divide_no_nan(w, tf.reduce_sum(w)) / tf.cast(tf.shape(y)[1], tf.float32)
+        g = self.loss_derivative(p - y) * scale[:, None]
+        grads = []
+        for i in range(len(self.dense) - 1, -1, -1):
+            kernel, _ = self.dense[i]
+            grads += [tf.reduce_sum(g, axis=0), tf.matmul(h, g, transpose_a=True)]
+            if i:
+                g = grad_activation(tf.matmul(g, kernel, transpose_b=True), pre[i - 1], h)
+                h = inputs[i - 1]
+        return total, grads[::-1]
+
     def _weighted_loss(self, x, y, w, training):
-        real = tf.cast(w > 0, tf.float32)[:, None]
+        # Batch norm's batch statistics count the real rows, not the padding.
+        real = None
+        if training and self.structure.batch_norm:
+            real = tf.cast(w > 0, tf.float32)[:, None]
         return tf.reduce_sum(self.loss(y, self._forward(x, training, real)) * w)
 
     def _epochs(
@@ -471,12 +532,15 @@ class _Workspace:
         def step(i, total):
             idx = tf.slice(order, [i * batch_size], tf.reshape(batch_size, [1]))
             xb, yb, wb = tf.gather(x, idx), tf.gather(y, idx), tf.gather(w, idx)
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(self.trainable)
-                batch_sum = self._weighted_loss(xb, yb, wb, True)
-                # A weighted mean: rows of zero weight have no influence at all.
-                batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
-            grads = tape.gradient(batch_loss, self.trainable)
+            if self.structure.dropout > 0 or self.structure.batch_norm:
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(self.trainable)
+                    batch_sum = self._weighted_loss(xb, yb, wb, True)
+                    # A weighted mean: rows of zero weight have no influence at all.
+                    batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
+                grads = tape.gradient(batch_loss, self.trainable)
+            else:
+                batch_sum, grads = self._gradients(xb, yb, wb)
             self.iterations.assign_add(1)
             self._apply(grads, lr)
             return i + 1, total + batch_sum

@@ -85,6 +85,41 @@ def test_update_rules_match_keras_optimizers(optimizer):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["mae", "mse", "huber"])
+@pytest.mark.parametrize(
+    "activation", ["relu", "tanh", "sigmoid", "elu", "selu", "softplus", "swish", "linear"]
+)
+def test_written_out_gradients_match_keras(activation, loss):
+    # The engine's backward pass is written out (not GradientTape's): one SGD
+    # step on two hidden layers, two outputs and uneven sample weights moves
+    # the weights as the gradient of Keras's model and loss does.
+    import keras
+    import tensorflow as tf
+
+    from kerasreg._network import NetworkSpec, build_model, initial_weights
+
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec(3, 2, (5, 4), activation=activation)
+    weights = initial_weights(spec, rng)
+    x, y = rng.rand(8, 3).astype("float32"), 2 * rng.rand(8, 2).astype("float32")
+    w = rng.rand(8).astype("float32")
+    result = _engine.train(
+        spec, weights, (x, y, w), optimizer="sgd", loss=loss, learning_rate=0.5,
+        batch_size=8, epochs=1, shuffle=False, early_stopping=False,
+    )  # fmt: skip
+    model = build_model(spec, weights)
+    per_row = {
+        "mae": keras.losses.mean_absolute_error,
+        "mse": keras.losses.mean_squared_error,
+        "huber": keras.losses.huber,
+    }[loss]
+    with tf.GradientTape() as tape:
+        mean = tf.reduce_sum(per_row(y, model(x)) * w) / np.sum(w)
+    grads = tape.gradient(mean, model.trainable_variables)
+    for ours, start, grad in zip(result.weights, weights, grads):
+        np.testing.assert_allclose(ours, start - 0.5 * grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_batch_norm_statistics_match_keras():
     # The first step's batch statistics update the moving mean and variance
     # exactly as keras.layers.BatchNormalization(training=True) does.
