@@ -212,13 +212,16 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         starts afresh.
 
     callbacks : list of keras.callbacks.Callback, default=None
-        Called with the training model: ``on_train_begin``,
+        Called with a Keras model of the network being trained, which holds
+        the current weights at each epoch's end, and whose optimizer's
+        ``learning_rate`` is the one trained with: ``on_train_begin``,
         ``on_epoch_begin``, ``on_epoch_end`` with ``loss`` and ``val_loss`` in
         the logs, and ``on_train_end``. Batch-level hooks are not called,
         since an epoch runs as one compiled call. A callback may stop training
-        by setting ``model.stop_training = True``. With callbacks, the engine
-        returns to Python after every epoch; the results are the same as
-        without them, bit for bit.
+        by setting ``model.stop_training = True``; weights it sets (with
+        ``model.set_weights``) are trained on from there. With callbacks, the
+        engine returns to Python after every epoch; the results are the same
+        as without them, bit for bit.
 
     Attributes
     ----------
@@ -269,9 +272,10 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     epoch has many mini-batches or the layers are large, a plain graph
     otherwise), early stopping included: without ``callbacks`` or
     ``verbose``, one call runs many epochs; with them, one epoch per call.
-    Compiled programs are reused across fits of the same architecture,
-    optimizer, loss and ``batch_size`` (see the user guide). TensorFlow is
-    imported on the first ``fit``.
+    Compiled programs are reused across fits of the same network structure
+    (depth, activation, dropout, batch normalisation), optimizer and loss,
+    whatever their widths and ``batch_size`` (see the user guide). TensorFlow
+    is imported on the first ``fit``.
 
     Rows with zero ``sample_weight`` are removed before anything else, so
     they influence neither the scalers, the split nor the training.
