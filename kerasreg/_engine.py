@@ -803,8 +803,8 @@ def train(
             tf.constant(batch_size, tf.int32),
             tf.constant(min(val_padded, _EVAL_CHUNK), tf.int32),
         )
-        model = None
-        if callbacks:
+        model = _NoModel()
+        if any(getattr(cb, "reads_model", True) for cb in callbacks):
             # Callbacks see a Keras model of this network, with the current
             # weights at each epoch's end, and the workspace's optimizer (so
             # that a learning-rate schedule changes the rate trained with).
@@ -881,12 +881,20 @@ def train(
         POOL.checkin(key, ws)
 
 
+class _NoModel:
+    """The model for callbacks that never look at it (``reads_model = False``)."""
+
+    stop_training = False
+
+
 def _with_model(ws, model, call, *args, sync=True):
     """Call callbacks with the model's weights as the workspace's live weights.
 
     With sync, the model gets the live weights first; if a callback changes
     them (``model.set_weights``), training goes on from its weights.
     """
+    if isinstance(model, _NoModel):
+        return call(*args)
     if sync:
         model.set_weights(ws.get_weights())
     before = model.get_weights()

@@ -20,6 +20,10 @@ class EpochProgress(keras.callbacks.Callback):
         that captured output works.
     """
 
+    # It never looks at the model: the engine need not build a Keras model
+    # and copy the weights into it every epoch for this callback.
+    reads_model = False
+
     def __init__(self, epochs, mode, stream=None):
         super().__init__()
         self.epochs = epochs

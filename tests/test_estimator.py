@@ -285,6 +285,29 @@ def test_reduce_lr_on_plateau_changes_the_step_size(data):
     assert float(plateau.model.optimizer.learning_rate) == pytest.approx(0.01 / 8)
 
 
+def test_weights_a_callback_sets_are_the_fitted_ones(data):
+    # Keras's own EarlyStopping, with restore_best_weights, sets the model's
+    # weights at the end of training: the fitted model has them.
+    import keras
+
+    X, y = data
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["val_loss"], self.model.get_weights()))
+
+    restore = keras.callbacks.EarlyStopping(patience=100, restore_best_weights=True)
+    reg = tiny(callbacks=[Record(), restore], early_stopping=False, epochs=12, learning_rate=0.05)
+    # Validation targets of the opposite sign: the better the fit, the worse
+    # the validation loss, so the best epoch is an early one.
+    reg.fit(X[:60], y[:60], validation_data=(X[60:], -y[60:]))
+    best = min(range(len(seen)), key=lambda i: seen[i][0])
+    assert best < len(seen) - 1, "the last epoch was the best: nothing to restore"
+    for ours, theirs in zip(reg.model_.get_weights(), seen[best][1]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_callback_can_stop_training(data):
     import keras
 
