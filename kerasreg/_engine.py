@@ -660,8 +660,9 @@ def _xla_budget(signature):
 
 
 # When to compile an epoch with XLA rather than run it as a plain graph. XLA
-# adds about a second to a program's first fit (~1.5 s in all, a plain graph
-# ~0.5 s) and pays back by removing the per-operation dispatch of every step:
+# adds about a second to the first fit of each new network, batch size and
+# data size (a plain graph adds nothing once its structure is traced) and
+# pays back by removing the per-operation dispatch of every step:
 # worth it with many mini-batches per epoch (1.5-4x faster epochs for small
 # networks), and for large layers, where its fusion gains ~10% on each step.
 # With few batches per epoch a plain graph runs within tens of percent of XLA,
