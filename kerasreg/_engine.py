@@ -236,7 +236,6 @@ class _Workspace:
         self.structure = structure
         self.optimizer = OPTIMIZERS[optimizer](learning_rate=0.001)
         self.rule = optimizer
-        self.loss_name = loss
         self.loss = LOSSES[loss]
         self.loss_derivative = LOSS_DERIVATIVES[loss]
         self.activation = _ACTIVATIONS[structure.activation]
