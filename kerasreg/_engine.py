@@ -257,9 +257,6 @@ class _Workspace:
         self.dense.append(output)
         self.weights += output
         self.trainable += output
-        # Which weights are matrices (kernels), for loading them (see reset).
-        self._is_kernel = [len(v.shape) == 2 for v in self.weights]
-        self._index = {id(v): i for i, v in enumerate(self.weights)}
         self.slots = [[_like(v) for v in self.trainable] for _ in range(_SLOTS[optimizer])]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.dropout_seeds = tf.Variable(
@@ -313,7 +310,8 @@ class _Workspace:
         return [tf.where(best, b, v) for b, v in zip(self.best, self.weights)]
 
     def _assign_weights(self, flat, dims):
-        dims = [d if kernel else d[:1] for d, kernel in zip(tf.unstack(dims), self._is_kernel)]
+        # Kernels take (rows, columns), vectors (length, 0).
+        dims = [d if len(v.shape) == 2 else d[:1] for d, v in zip(tf.unstack(dims), self.weights)]
         sizes = tf.stack([tf.reduce_prod(d) for d in dims])
         values = []
         for v, piece, d in zip(self.weights, tf.split(flat, sizes, num=len(dims)), dims):
@@ -326,7 +324,7 @@ class _Workspace:
         values = self._assign_weights(flat, dims)
         for slot in self.slots:
             for s, v in zip(slot, self.trainable):
-                s.assign(tf.zeros_like(values[self._index[id(v)]]))
+                s.assign(tf.zeros_like(v))  # read after its assignment (automatic control deps)
         for b, value in zip(self.best, values):
             b.assign(value)
         self.iterations.assign(0)
@@ -896,8 +894,10 @@ def _with_model(ws, model, call, *args, sync=True):
     if isinstance(model, _NoModel):
         return call(*args)
     if sync:
-        model.set_weights(ws.get_weights())
-    before = model.get_weights()
+        before = ws.get_weights()
+        model.set_weights(before)
+    else:
+        before = model.get_weights()
     call(*args)
     after = model.get_weights()
     if any(not np.array_equal(a, b) for a, b in zip(after, before)):
