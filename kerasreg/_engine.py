@@ -180,6 +180,17 @@ _MAX_CHUNK = 64
 _CHUNK_ORDER_ROWS = 1 << 18
 _CHUNK_SECONDS = 0.2
 
+
+def _chunk(per_epoch, max_chunk):
+    """Epochs for a call of about _CHUNK_SECONDS, given an epoch's seconds."""
+    return max(1, min(max_chunk, int(_CHUNK_SECONDS / per_epoch)))
+
+
+# Epoch times a workspace remembers (by network, data and batch size), so that
+# a repeated fit's first call runs a whole chunk: a call costs ~0.5 ms beyond
+# its epochs, as much as a small network's epoch.
+_TIMED_SIGNATURES = 64
+
 # Why a call of run_epochs returned.
 _RUNNING, _EARLY_STOP, _NOT_FINITE = 0, 1, 2
 
@@ -273,6 +284,7 @@ class _Workspace:
         # number of real rows and the number of epochs to run are inputs, so
         # the folds of a cross-validation share one program, and a call runs
         # one epoch or many with the same arithmetic.
+        self.xla = jit_compile
         self.run_epochs = tf.function(self._epochs, jit_compile=jit_compile)
         self._run = None
         # The best epoch's weights so far, kept beside the live ones: an epoch
@@ -290,6 +302,9 @@ class _Workspace:
         self.done = tf.Variable(0, trainable=False)
         self.pending = tf.Variable(False, trainable=False)
         self.losses = tf.Variable(tf.zeros([_MAX_CHUNK, 2]), trainable=False)
+        # Seconds per epoch last measured, by (spec, rows, validation rows,
+        # batch size) as padded; the most recent _TIMED_SIGNATURES.
+        self.epoch_seconds = collections.OrderedDict()
         # Loading and reading every weight in one graph call each, rather than
         # an eager operation per variable: for a small network on small data
         # the per-variable calls cost as much as an epoch. The weights travel
@@ -360,6 +375,13 @@ class _Workspace:
         with _calls():
             weights = self._read(tf.constant(best))
         return [np.array(t) for t in weights]
+
+    def remember(self, signature, seconds):
+        """Record an epoch's seconds for signature (see epoch_seconds)."""
+        self.epoch_seconds.pop(signature, None)
+        self.epoch_seconds[signature] = seconds
+        while len(self.epoch_seconds) > _TIMED_SIGNATURES:
+            self.epoch_seconds.popitem(last=False)
 
     def read_state(self):
         """(losses of the last call's epochs, epochs done, best epoch, pending).
@@ -526,8 +548,13 @@ class _Workspace:
         # Read once an epoch: callbacks may change it between epochs.
         lr = tf.convert_to_tensor(self.optimizer.learning_rate, tf.float32)
 
+        # XLA needs a static batch: the last one runs padded. A plain graph
+        # runs it at its real size, without the padding's arithmetic.
+        def rows(i, size, total):
+            return size if self.xla else tf.minimum(size, total - i * size)
+
         def step(i, total):
-            idx = tf.slice(order, [i * batch_size], tf.reshape(batch_size, [1]))
+            idx = tf.slice(order, [i * batch_size], tf.reshape(rows(i, batch_size, n), [1]))
             xb, yb, wb = tf.gather(x, idx), tf.gather(y, idx), tf.gather(w, idx)
             if self.structure.dropout > 0 or self.structure.batch_norm:
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -551,7 +578,7 @@ class _Workspace:
         chunk = eval_chunk
 
         def evaluate(i, total):
-            start, size = tf.stack([i * chunk, 0]), tf.stack([chunk, -1])
+            start, size = tf.stack([i * chunk, 0]), tf.stack([rows(i, chunk, n_val), -1])
             xv, yv = tf.slice(x_val, start, size), tf.slice(y_val, start, size)
             wv = tf.slice(w_val, start[:1], size[:1])
             return i + 1, total + self._weighted_loss(xv, yv, wv, False)
@@ -810,7 +837,12 @@ def train(
             model.compile(optimizer=ws.optimizer, loss=loss)
         cbs = keras.callbacks.CallbackList(list(callbacks), model=model, epochs=epochs, verbose=0)
         result = TrainResult(weights=None)
-        history, pending, chunk, start = result.history, False, 1, 0
+        # The first call runs one epoch, unless an earlier fit timed an
+        # epoch of this signature (the first call may compile: it is timed).
+        signature = (spec, padded, val_padded, batch_size)
+        known = ws.epoch_seconds.get(signature)
+        chunk = 1 if known is None else _chunk(known, max_chunk)
+        history, pending, start = result.history, False, 0
         if callbacks:
             cbs.on_train_begin()
         try:
@@ -826,12 +858,12 @@ def train(
                 t0 = time.perf_counter()
                 with _calls():
                     losses, state = run_epochs(
-                        *train_tensors, n_rows, orders, tf.constant(k), *val_tensors, *settings
+                        *train_tensors, n_rows, orders[:k], tf.constant(k), *val_tensors, *settings
                     )
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
-                # About _CHUNK_SECONDS per call (the first call compiles: one epoch).
                 per_epoch = (time.perf_counter() - t0) / ran
-                chunk = max(1, min(max_chunk, int(_CHUNK_SECONDS / per_epoch)))
+                ws.remember(signature, per_epoch)
+                chunk = _chunk(per_epoch, max_chunk)
                 losses = losses.numpy()
                 finite = ran - (status == _NOT_FINITE)
                 for train_loss, val_loss in losses[:finite].tolist():

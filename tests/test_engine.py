@@ -303,13 +303,15 @@ def test_interrupt_inside_a_many_epoch_call_keeps_its_epochs(monkeypatch):
     full = _train_small(epochs=100, early_stopping=True, patience=1000)
     real_epoch_fn = _engine._Workspace.epoch_fn
 
-    def interrupting_epoch_fn(self, *args, calls=[]):  # noqa: B006
+    ran = []  # epochs per call: the first call's one epoch, or 64 if timed before
+
+    def interrupting_epoch_fn(self, *args):
         fn = real_epoch_fn(self, *args)
 
         def run(*a):
             out = fn(*a)
-            calls.append(1)
-            if len(calls) == 2:  # epoch 1, then epochs 2 to 65
+            ran.append(int(out[1][0]))
+            if len(ran) == 2:
                 raise KeyboardInterrupt
             return out
 
@@ -318,11 +320,70 @@ def test_interrupt_inside_a_many_epoch_call_keeps_its_epochs(monkeypatch):
     monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
     result = _train_small(epochs=100, early_stopping=True, patience=1000)
     assert result.stop_reason == "interrupted"
-    assert result.history == full.history[:65]
+    assert ran[1] > 1 and result.history == full.history[: sum(ran)]
     monkeypatch.undo()
-    shorter = _train_small(epochs=65, early_stopping=True, patience=1000)
+    shorter = _train_small(epochs=sum(ran), early_stopping=True, patience=1000)
     assert result.best_epoch == shorter.best_epoch
     _assert_weights_equal(result.weights, shorter.weights)
+
+
+@pytest.mark.parametrize("xla", [False, True])
+def test_epochs_with_a_partial_last_batch_train_as_keras_fit(xla, monkeypatch):
+    # 10 rows in batches of 4: batches of 4, 4 and 2 rows, each an Adam step
+    # on its rows' mean loss, and the validation loss over all 5 rows: what
+    # Keras's model.fit(shuffle=False) does. A plain graph runs the last batch
+    # at its size, XLA padded with rows of weight 0; the same steps.
+    import keras
+
+    from kerasreg._network import NetworkSpec, build_model, initial_weights
+
+    monkeypatch.setattr(_engine, "_XLA_MIN_STEPS", 1 if xla else 10**9)
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec(3, 1, (5,))
+    weights = initial_weights(spec, rng)
+    x, y = rng.rand(15, 3).astype("float32"), rng.rand(15, 1).astype("float32")
+    ones = np.ones(15, "float32")
+    result = _engine.train(
+        spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]),
+        learning_rate=0.01, batch_size=4, epochs=2, shuffle=False, early_stopping=False,
+    )  # fmt: skip
+    model = build_model(spec, weights)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mae")
+    fitted = model.fit(
+        x[:10], y[:10], batch_size=4, epochs=2, shuffle=False,
+        validation_data=(x[10:], y[10:]), verbose=0,
+    )  # fmt: skip
+    for ours, theirs in zip(result.weights, model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    val_loss = [v for _, v in result.history]
+    np.testing.assert_allclose(val_loss, fitted.history["val_loss"], rtol=1e-5)
+
+
+def test_a_repeated_fit_runs_its_epochs_in_one_call(monkeypatch):
+    # The first fit of a network, data size and batch size runs one epoch in
+    # its first call (which may compile) and times it; a repeated fit knows
+    # the epoch's time and runs a whole chunk of epochs per call from the
+    # start: one call for 5 epochs, the same training.
+    monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 10.0)
+    first = _train_small(epochs=5, early_stopping=False)
+    real_epoch_fn = _engine._Workspace.epoch_fn
+    ran = []
+
+    def counting_epoch_fn(self):
+        fn = real_epoch_fn(self)
+
+        def run(*a):
+            out = fn(*a)
+            ran.append(int(out[1][0]))
+            return out
+
+        return run
+
+    monkeypatch.setattr(_engine._Workspace, "epoch_fn", counting_epoch_fn)
+    again = _train_small(epochs=5, early_stopping=False)
+    assert ran == [5]
+    assert again.history == first.history
+    _assert_weights_equal(again.weights, first.weights)
 
 
 def test_engine_calls_leave_tensorflow_call_options_alone(data):
