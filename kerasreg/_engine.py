@@ -604,6 +604,23 @@ def _bucket(n, multiple, minimum=_MIN_BUCKET):
     return -(-size // multiple) * multiple
 
 
+def _aligned(shape, dtype=np.float32):
+    """A zeroed array whose data start on a 64-byte boundary.
+
+    TensorFlow's kernels require 64-byte aligned buffers; NumPy's only
+    guarantee 16.
+    """
+    n, itemsize = int(np.prod(shape)), np.dtype(dtype).itemsize
+    buffer = np.zeros(n + 64 // itemsize, dtype)
+    start = (-buffer.ctypes.data % 64) // itemsize
+    return buffer[start : start + n].reshape(shape)
+
+
+def _shared(a):
+    """A tensor sharing an aligned array's memory (DLPack): no copy."""
+    return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+
+
 def _pad(arrays, size):
     """Tensors of ``size`` rows: the arrays' rows, then zeros (weight 0).
 
@@ -613,15 +630,9 @@ def _pad(arrays, size):
     """
     out = []
     for a in arrays:
-        shape = (size, *a.shape[1:])
-        # TensorFlow's kernels require 64-byte aligned buffers; NumPy's only
-        # guarantee 16.
-        n = int(np.prod(shape))
-        buffer = np.zeros(n + 16, np.float32)
-        start = (-buffer.ctypes.data % 64) // 4
-        padded = buffer[start : start + n].reshape(shape)
+        padded = _aligned((size, *a.shape[1:]))
         padded[: len(a)] = a
-        out.append(tf.experimental.dlpack.from_dlpack(padded.__dlpack__()))
+        out.append(_shared(padded))
     return out
 
 
@@ -820,7 +831,10 @@ def train(
         # so that they see every epoch. Same program, same arithmetic.
         max_chunk = max(1, min(_MAX_CHUNK, _CHUNK_ORDER_ROWS // padded))
         run_epochs = ws.epoch_fn()
-        orders = np.tile(np.arange(padded, dtype=np.int32), (max_chunk, 1))
+        # Always max_chunk orders (XLA compiles once per input shape), passed
+        # without a copy; a call uses the first k.
+        orders = _aligned((max_chunk, padded), np.int32)
+        orders[:] = np.arange(padded, dtype=np.int32)
         settings = (
             tf.constant(early_stopping),
             tf.constant(min(patience, np.iinfo(np.int32).max), tf.int32),
@@ -857,8 +871,9 @@ def train(
                         orders[j, :n] = np.random.default_rng([seed, start + j]).permutation(n)
                 t0 = time.perf_counter()
                 with _calls():
+                    k_orders = (_shared(orders), tf.constant(k))
                     losses, state = run_epochs(
-                        *train_tensors, n_rows, orders[:k], tf.constant(k), *val_tensors, *settings
+                        *train_tensors, n_rows, *k_orders, *val_tensors, *settings
                     )
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 per_epoch = (time.perf_counter() - t0) / ran
