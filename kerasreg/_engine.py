@@ -871,9 +871,9 @@ def train(
                         orders[j, :n] = np.random.default_rng([seed, start + j]).permutation(n)
                 t0 = time.perf_counter()
                 with _calls():
-                    k_orders = (_shared(orders), tf.constant(k))
+                    epochs_in = (_shared(orders), tf.constant(k))
                     losses, state = run_epochs(
-                        *train_tensors, n_rows, *k_orders, *val_tensors, *settings
+                        *train_tensors, n_rows, *epochs_in, *val_tensors, *settings
                     )
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 per_epoch = (time.perf_counter() - t0) / ran
