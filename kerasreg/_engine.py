@@ -810,9 +810,9 @@ def train(
         )
     # A power of two of at least 256: whole chunks of _EVAL_CHUNK rows.
     val_padded = _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET)
-    xla = use_xla(spec, steps_per_epoch) and _xla_budget(
-        (spec, optimizer, loss, padded, val_padded, batch_size)
-    )
+    # What a compilation and an epoch's time depend on, beyond the workspace.
+    signature = (spec, padded, val_padded, batch_size)
+    xla = use_xla(spec, steps_per_epoch) and _xla_budget((optimizer, loss, *signature))
     key = (Structure(spec), optimizer, loss, xla)
     # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)
@@ -853,7 +853,6 @@ def train(
         result = TrainResult(weights=None)
         # The first call runs one epoch, unless an earlier fit timed an
         # epoch of this signature (the first call may compile: it is timed).
-        signature = (spec, padded, val_padded, batch_size)
         known = ws.epoch_seconds.get(signature)
         chunk = 1 if known is None else _chunk(known, max_chunk)
         history, pending, start = result.history, False, 0
