@@ -550,8 +550,9 @@ class _Workspace:
 
         # XLA needs a static batch: the last one runs padded. A plain graph
         # runs it at its real size, without the padding's arithmetic.
-        def rows(i, size, total):
-            return size if self.xla else tf.minimum(size, total - i * size)
+        def rows(i, size, count):
+            # Rows in slice i of `size` rows, of `count` real rows.
+            return size if self.xla else tf.minimum(size, count - i * size)
 
         def step(i, total):
             idx = tf.slice(order, [i * batch_size], tf.reshape(rows(i, batch_size, n), [1]))

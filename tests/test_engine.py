@@ -19,6 +19,25 @@ def _workspace(depth, optimizer="adam", loss="mae"):
     return None
 
 
+_EPOCH_FN = _engine._Workspace.epoch_fn
+
+
+def _after_each_call(monkeypatch, hook):
+    """Call hook(inputs, outputs) after every epochs call (it may raise Ctrl-C)."""
+
+    def epoch_fn(self):
+        fn = _EPOCH_FN(self)
+
+        def run(*inputs):
+            outputs = fn(*inputs)
+            hook(inputs, outputs)
+            return outputs
+
+        return run
+
+    monkeypatch.setattr(_engine._Workspace, "epoch_fn", epoch_fn)
+
+
 def test_same_structure_never_traces_again(data):
     X, y = data
     # Folds of different sizes, learning rates, seeds, widths, batch sizes and
@@ -237,23 +256,15 @@ def test_interrupt_inside_an_epoch_call_keeps_that_epoch(monkeypatch):
     # result: the epoch ran, so it is kept in the history, and the best epoch
     # (that one or an earlier one) comes back, as in an uninterrupted run.
     _, seen = _train_recording(patience=100)
-    real_epoch_fn = _engine._Workspace.epoch_fn
     last_best = 0
     for stop_at in (2, 3, 4, 5):
 
-        def interrupting_epoch_fn(self, *args, calls=[], stop_at=stop_at):  # noqa: B006
-            fn = real_epoch_fn(self, *args)
+        def interrupt(inputs, outputs, calls=[], stop_at=stop_at):  # noqa: B006
+            calls.append(1)
+            if len(calls) == stop_at + 1:
+                raise KeyboardInterrupt
 
-            def run(*a):
-                out = fn(*a)
-                calls.append(1)
-                if len(calls) == stop_at + 1:
-                    raise KeyboardInterrupt
-                return out
-
-            return run
-
-        monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
+        _after_each_call(monkeypatch, interrupt)
         result, _ = _train_recording(patience=100)
         assert result.stop_reason == "interrupted" and len(result.history) == stop_at + 1
         _assert_weights_equal(result.weights, seen[result.best_epoch - 1])
@@ -301,23 +312,14 @@ def test_interrupt_inside_a_many_epoch_call_keeps_its_epochs(monkeypatch):
     # and the weights are the best of them, as in a run of that many epochs.
     monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 1e9)
     full = _train_small(epochs=100, early_stopping=True, patience=1000)
-    real_epoch_fn = _engine._Workspace.epoch_fn
-
     ran = []  # epochs per call: the first call's one epoch, or 64 if timed before
 
-    def interrupting_epoch_fn(self, *args):
-        fn = real_epoch_fn(self, *args)
+    def interrupt_second_call(inputs, outputs):
+        ran.append(int(outputs[1][0]))
+        if len(ran) == 2:
+            raise KeyboardInterrupt
 
-        def run(*a):
-            out = fn(*a)
-            ran.append(int(out[1][0]))
-            if len(ran) == 2:
-                raise KeyboardInterrupt
-            return out
-
-        return run
-
-    monkeypatch.setattr(_engine._Workspace, "epoch_fn", interrupting_epoch_fn)
+    _after_each_call(monkeypatch, interrupt_second_call)
     result = _train_small(epochs=100, early_stopping=True, patience=1000)
     assert result.stop_reason == "interrupted"
     assert ran[1] > 1 and result.history == full.history[: sum(ran)]
@@ -367,21 +369,13 @@ def test_a_repeated_fit_runs_its_epochs_in_one_call(monkeypatch):
     # inputs of the same shapes, whatever its number of epochs: XLA (batches
     # of 2: 24 steps an epoch) compiles once per input shape.
     monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 10.0)
-    real_epoch_fn = _engine._Workspace.epoch_fn
     ran, shapes = [], set()
 
-    def recording_epoch_fn(self):
-        fn = real_epoch_fn(self)
+    def record(inputs, outputs):
+        ran.append(int(outputs[1][0]))
+        shapes.add(tuple(tuple(t.shape) for t in inputs))
 
-        def run(*a):
-            out = fn(*a)
-            ran.append(int(out[1][0]))
-            shapes.add(tuple(tuple(t.shape) for t in a))
-            return out
-
-        return run
-
-    monkeypatch.setattr(_engine._Workspace, "epoch_fn", recording_epoch_fn)
+    _after_each_call(monkeypatch, record)
     first = _train_small(epochs=5, batch_size=2, early_stopping=False)
     del ran[:]
     again = _train_small(epochs=5, batch_size=2, early_stopping=False)
