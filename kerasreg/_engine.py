@@ -31,6 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ._early_stopping import update as early_stopping_update
+from ._fork import check_not_forked
 from ._network import BATCH_NORM_EPSILON, build_model
 
 
@@ -296,7 +298,7 @@ class _Workspace:
         # (1-based; 0: none yet), epochs done, whether the live weights are
         # the best and not yet copied to `best`; and the losses of the last
         # call's epochs, which survive a Ctrl-C that loses the call's result.
-        self.best_loss = tf.Variable(tf.constant(np.inf, tf.float64), trainable=False)
+        self.best_loss = tf.Variable(tf.constant(np.inf, tf.float32), trainable=False)
         self.wait = tf.Variable(0, trainable=False)
         self.best_epoch = tf.Variable(0, trainable=False)
         self.done = tf.Variable(0, trainable=False)
@@ -510,15 +512,20 @@ class _Workspace:
             losses = tf.tensor_scatter_nd_update(
                 losses, [[j]], tf.stack([train_loss, val_loss])[None]
             )
-            finite = tf.math.is_finite(train_loss) & tf.math.is_finite(val_loss)
             # Monitored: the validation loss if there are validation data.
-            current = tf.cast(tf.where(n_val > 0, val_loss, train_loss), tf.float64)
-            improved = finite & (current - min_delta < best_loss)
-            best_loss = tf.where(improved, current, best_loss)
-            best_epoch = tf.where(improved, done + 1, best_epoch)
-            wait = tf.where(improved, 0, tf.where(finite, wait + 1, wait))
-            stop = early_stopping & ~improved & (wait >= patience)
-            status = tf.where(finite, tf.where(stop, _EARLY_STOP, _RUNNING), _NOT_FINITE)
+            monitored = tf.where(n_val > 0, val_loss, train_loss)
+            rule = early_stopping_update(
+                best_loss, wait, best_epoch, done + 1, monitored, min_delta, patience
+            )
+            # A loss that is not finite ends the run (see train); it changes nothing.
+            finite = tf.math.is_finite(train_loss) & tf.math.is_finite(val_loss)
+            best_loss, wait, best_epoch, improved, stop = (
+                tf.where(finite, new, old)
+                for new, old in zip(rule, (best_loss, wait, best_epoch, False, False))
+            )
+            status = tf.where(
+                finite, tf.where(early_stopping & stop, _EARLY_STOP, _RUNNING), _NOT_FINITE
+            )
             done = tf.where(finite, done + 1, done)
             return j + 1, status, best_loss, wait, best_epoch, done, improved, losses
 
@@ -684,15 +691,33 @@ _xla_programs = set()
 _xla_lock = threading.Lock()
 
 
-def _xla_budget(signature):
-    """Whether XLA may run the program for signature (compiled, or room for it)."""
+def _xla_budget(signature, force=False):
+    """Whether XLA may run the program for signature (compiled, or room for it).
+
+    With force (``jit_compile=True``), XLA runs it whatever the count.
+    """
     with _xla_lock:
         if signature in _xla_programs:
             return True
-        if len(_xla_programs) >= _XLA_PROGRAMS:
+        if len(_xla_programs) >= _XLA_PROGRAMS and not force:
             return False
         _xla_programs.add(signature)
         return True
+
+
+def _address_space_limited():
+    """Whether the process runs under an address-space limit (``ulimit -v``).
+
+    XLA's compiler starts threads whose stacks take address space; under a
+    limit of a few GB (TensorFlow alone maps more than that) pthread_create
+    fails inside it and the process aborts, where a plain graph trains.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return False
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return soft != resource.RLIM_INFINITY
 
 
 # When to compile an epoch with XLA rather than run it as a plain graph. XLA
@@ -710,10 +735,17 @@ _XLA_MIN_STEPS = 16
 _XLA_MIN_MACS = 250_000
 
 
-def use_xla(spec, steps_per_epoch):
-    """Whether a fit of spec with this many steps per epoch is compiled by XLA."""
+def use_xla(spec, steps_per_epoch, jit_compile="auto"):
+    """Whether a fit of spec with this many steps per epoch is compiled by XLA.
+
+    ``jit_compile`` True or False decides; ``"auto"`` compiles where it pays,
+    and never under an address-space limit (see _address_space_limited).
+    """
+    if jit_compile != "auto":
+        return bool(jit_compile)
     macs = sum(shape[0] * shape[1] for shape in spec.weight_shapes() if len(shape) == 2)
-    return steps_per_epoch >= _XLA_MIN_STEPS or macs >= _XLA_MIN_MACS
+    pays = steps_per_epoch >= _XLA_MIN_STEPS or macs >= _XLA_MIN_MACS
+    return pays and not _address_space_limited()
 
 
 @dataclass
@@ -762,14 +794,16 @@ def train(
     min_delta=0.001,
     restore_best_weights=True,
     callbacks=(),
+    jit_compile="auto",
 ):
     """Train the network ``spec`` from ``weights``.
 
-    Early stopping follows ``keras.callbacks.EarlyStopping``: an epoch is an
-    improvement when its monitored loss is below the best so far by more than
-    ``min_delta``; training stops once ``patience`` epochs pass without one.
-    The monitored loss is ``val_loss`` when validation data are given, else
-    the training loss.
+    Early stopping follows ``keras.callbacks.EarlyStopping``, by the rule in
+    :mod:`kerasreg._early_stopping`: an epoch is an improvement when its
+    monitored loss is below the best so far by more than ``min_delta``;
+    training stops once ``patience`` epochs pass without one. The monitored
+    loss is ``val_loss`` when validation data are given, else the training
+    loss.
 
     Parameters
     ----------
@@ -780,6 +814,8 @@ def train(
         ``(x, y, sample_weight)``, float32, y of shape (n, n_outputs).
     val_data : tuple of ndarray, default=None
         The same for validation.
+    jit_compile : {"auto", True, False}
+        Whether XLA compiles the epochs program (see use_xla).
     callbacks : sequence of keras.callbacks.Callback
         Given the training model; ``on_train_begin``, ``on_epoch_begin``,
         ``on_epoch_end`` (with ``loss`` and ``val_loss`` in the logs) and
@@ -791,11 +827,14 @@ def train(
 
     Raises
     ------
+    RuntimeError
+        In a process forked after TensorFlow ran in its parent (see _fork).
     DivergedError
         If the very first epoch's loss is not finite.
     KeyboardInterrupt
         If interrupted before the first epoch finished.
     """
+    check_not_forked()
     n = len(train_data[0])
     # A batch larger than the data is one padded batch; no larger than the
     # padded data, so that a huge batch_size does not allocate padding.
@@ -813,7 +852,9 @@ def train(
     val_padded = _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET)
     # What a compilation and an epoch's time depend on, beyond the workspace.
     signature = (spec, padded, val_padded, batch_size)
-    xla = use_xla(spec, steps_per_epoch) and _xla_budget((optimizer, loss, *signature))
+    xla = use_xla(spec, steps_per_epoch, jit_compile) and _xla_budget(
+        (optimizer, loss, *signature), force=jit_compile is True
+    )
     key = (Structure(spec), optimizer, loss, xla)
     # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)

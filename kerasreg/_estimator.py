@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from . import _fork  # noqa: F401 - registers its fork hook before TensorFlow starts
 from ._network import ACTIVATIONS, NetworkSpec, forward, initial_weights
 
 try:
@@ -55,11 +56,25 @@ def _check_numeric_frame(X, name):
             raise ValueError(f"{name} has non-numeric columns: {bad}. {_NON_NUMERIC_HINT}")
 
 
+def _check_not_time(a, name):
+    """Refuse dates and durations, which NumPy would pass on as integer nanoseconds."""
+    dtypes = a.dtypes if isinstance(a, pd.DataFrame) else [getattr(a, "dtype", None)]
+    for dtype in dtypes:
+        if getattr(dtype, "kind", None) in ("M", "m"):
+            raise ValueError(
+                f"{name} has dtype {dtype}: dates and durations are not numbers the network "
+                "can scale. Convert them to numeric features first, e.g. days since a "
+                "reference date, or the year, month and weekday as columns."
+            )
+
+
 def _validate(estimator, X, y="no_validation", *, reset, name="X"):
     """`validate_data` with a pointer to the fix for non-numeric input."""
     _check_numeric_frame(X, name)
+    _check_not_time(X, name)
     kwargs = dict(reset=reset, dtype=[np.float64, np.float32])
     if not (isinstance(y, str) and y == "no_validation"):
+        _check_not_time(y, "y" if name == "X" else "y_val")
         kwargs.update(multi_output=True, y_numeric=True)
     try:
         return validate_data(estimator, X, y, **kwargs)
@@ -69,6 +84,12 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
             raise type(e)(f"{msg}. {_NON_NUMERIC_HINT}") from e
         raise
 
+
+# Numeric parameters, to which a bool is no answer (verbose=True is, as in scikit-learn).
+_NUMBERS = (
+    "width", "depth", "dropout", "learning_rate", "batch_size", "epochs",
+    "validation_fraction", "patience", "min_delta",
+)  # fmt: skip
 
 # What scikit-learn's callback API keeps on the estimator during fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
@@ -99,6 +120,40 @@ def _check_finite_for_training(name, a):
             "which the network cannot train on: values far outside the training rows' "
             "range, or scale_inputs/scale_target turned off. Rescale the data."
         )
+
+
+def _fit_scaler(a, name):
+    """A MinMaxScaler fitted on a, which scales every column of non-zero range to [0, 1].
+
+    MinMaxScaler takes a range below 10 * eps (about 2.2e-15, absolute) for a
+    constant column and leaves it unscaled, which would drop the signal of
+    columns measured in small units (m², kg). Here only an exactly constant
+    column keeps the scale 1 (it carries no signal), so that multiplying X or
+    y by any factor changes the predictions by that factor only. Every other
+    column gets MinMaxScaler's own values, bit for bit.
+    """
+    # a is validated and finite already: the scaler need not check it again
+    # (a few ms of a small fit).
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        scaler = MinMaxScaler().fit(a)
+    nonzero = scaler.data_range_ > 0
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scaler.scale_ = np.where(nonzero, 1.0 / np.where(nonzero, scaler.data_range_, 1.0), 1.0)
+        scaler.min_ = 0.0 - scaler.data_min_ * scaler.scale_
+    # Predictions may leave the training range; leave them headroom.
+    limit = np.finfo(np.float64).max / 1e4
+    if not (scaler.data_range_ < limit).all():
+        raise ValueError(
+            f"The range of {name} (max - min) is too close to float64's limit "
+            f"(above {limit:.1e}) to predict in its units. Rescale {name}."
+        )
+    if not np.isfinite(scaler.scale_).all():
+        tiny = scaler.data_range_[~np.isfinite(scaler.scale_)].min()
+        raise ValueError(
+            f"The range of {name} (max - min) is too small to scale to [0, 1] in float64 "
+            f"({tiny:.1e}). Rescale {name}, e.g. to other units."
+        )
+    return scaler
 
 
 def _unscale(scaler, a):
@@ -223,6 +278,15 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         engine returns to Python after every epoch; the results are the same
         as without them, bit for bit.
 
+    jit_compile : {"auto", True, False}, default="auto"
+        Whether the epochs program is compiled by XLA, as in Keras's
+        ``Model.compile``. ``"auto"`` compiles where it pays (many
+        mini-batches per epoch, or large layers; see the user guide), but
+        never in a process with an address-space limit (``ulimit -v``,
+        ``prlimit --as``), where XLA's compiler can fail to start its threads
+        and abort the process. ``False`` always runs a plain TensorFlow graph;
+        ``True`` always compiles.
+
     Attributes
     ----------
     model_ : keras.Model
@@ -319,6 +383,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "warm_start": ["boolean"],
         "callbacks": [None, list],
+        "jit_compile": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
@@ -347,6 +412,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         verbose=0,
         warm_start=False,
         callbacks=None,
+        jit_compile="auto",
     ):
         self.width = width
         self.depth = depth
@@ -371,12 +437,24 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.jit_compile = jit_compile
+
+    def _validate_params(self):
+        # A bool is an int to Python, and so to scikit-learn's constraints.
+        for name in _NUMBERS:
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of DenseRegressor must be "
+                    f"{self._parameter_constraints[name][0]}, not a bool. Got {value!r} instead."
+                )
+        super()._validate_params()
 
     def _layer_sizes(self):
         if self.hidden_layer_sizes is None:
             return (self.width,) * self.depth
         sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
-        if not all(isinstance(u, Integral) and u >= 1 for u in sizes):
+        if not all(isinstance(u, Integral) and not isinstance(u, bool) and u >= 1 for u in sizes):
             raise InvalidParameterError(
                 "The 'hidden_layer_sizes' parameter of DenseRegressor must be None or a "
                 f"tuple of positive ints. Got {self.hidden_layer_sizes!r} instead."
@@ -384,7 +462,10 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         return sizes
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+        validation_data=None,
+    ):  # fmt: skip
         """Train the network on X and y.
 
         Parameters
@@ -399,16 +480,47 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             Non-negative row weights; each batch's loss is the weighted mean
             of its rows' losses. Rows of weight 0 are dropped.
 
+        X_val : array-like of shape (n_val_samples, n_features), default=None
+            Rows to compute ``val_loss`` on every epoch (and so to early-stop
+            on), replacing the internal split; with ``y_val``. scikit-learn's
+            spelling, as in ``HistGradientBoostingRegressor``. In a
+            :class:`~sklearn.pipeline.Pipeline`, X_val reaches this step as
+            given, without the earlier steps' transformations, unless the
+            pipeline is built with ``transform_input=["X_val"]`` and metadata
+            routing is on (``sklearn.set_config(enable_metadata_routing=True)``
+            and ``set_fit_request(X_val=True, y_val=True)``; see the user
+            guide).
+
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), \
+default=None
+            Targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation rows in ``val_loss``.
+
         validation_data : tuple, default=None
-            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``:
-            rows to compute ``val_loss`` on every epoch, replacing the
-            internal split.
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, Keras's
+            spelling of the three arguments above; give one or the other.
 
         Returns
         -------
         self : DenseRegressor
             The fitted estimator.
         """
+        if validation_data is not None and not (X_val is None and y_val is None):
+            raise ValueError(
+                "Expected the validation rows once: X_val and y_val, or "
+                "validation_data=(X_val, y_val). Received both."
+            )
+        if validation_data is None and (X_val is not None or y_val is not None):
+            if X_val is None or y_val is None:
+                given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+                raise ValueError(f"{given} is provided, but {missing} was not provided.")
+            validation_data = (X_val, y_val, sample_weight_val)
+        elif sample_weight_val is not None:
+            raise ValueError(
+                "sample_weight_val is provided, but X_val and y_val were not provided."
+            )
         # A failed fit must leave a previously fitted estimator as it was
         # (but for scikit-learn's callback bookkeeping, torn down after fit).
         saved = dict(self.__dict__)
@@ -471,19 +583,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 )
             x_scaler, y_scaler, weights = self.x_scaler_, self.y_scaler_, self._weights
         else:
-            # X and y are validated and finite already: the scalers need not
-            # check them again (a few ms of a small fit).
-            with config_context(assume_finite=True, skip_parameter_validation=True):
-                x_scaler = MinMaxScaler().fit(train[0]) if self.scale_inputs else None
-                y_scaler = MinMaxScaler().fit(train[1]) if self.scale_target else None
-            # Predictions may leave the training range; leave them headroom.
-            limit = np.finfo(np.float64).max / 1e4
-            for name, scaler in (("X", x_scaler), ("y", y_scaler)):
-                if scaler is not None and not (scaler.data_range_ < limit).all():
-                    raise ValueError(
-                        f"The range of {name} (max - min) is too close to float64's limit "
-                        f"(above {limit:.1e}) to predict in its units. Rescale {name}."
-                    )
+            x_scaler = _fit_scaler(train[0], "X") if self.scale_inputs else None
+            y_scaler = _fit_scaler(train[1], "y") if self.scale_target else None
             weights = initial_weights(spec, local_rng)
 
         def prepare(x, y, w, names):
@@ -531,6 +632,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 min_delta=float(self.min_delta),
                 restore_best_weights=self.restore_best_weights,
                 callbacks=callbacks,
+                jit_compile=self.jit_compile,
             )
         except _engine.DivergedError as e:
             raise ValueError(f"DenseRegressor diverged. {e}") from e

@@ -1,5 +1,7 @@
 """The training engine: compiled once per architecture, bounded, Keras-faithful."""
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_regression
@@ -192,6 +194,48 @@ def test_xla_only_where_it_pays(data):
         assert ws.run_epochs._jit_compile is xla
 
 
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_jit_compile_decides_over_the_heuristics(data, jit_compile):
+    # Batches of 64 would run as a plain graph, of 4 with XLA: jit_compile
+    # True or False overrides both, as in Keras's compile().
+    X, y = data
+    _engine.POOL.clear()
+    for batch_size in (64, 4):
+        DenseRegressor(width=5, depth=1, epochs=2, batch_size=batch_size,
+                       jit_compile=jit_compile).fit(X, y)  # fmt: skip
+        ws = _engine.POOL._idle[next(reversed(_engine.POOL._idle))]
+        assert ws.run_epochs._jit_compile is jit_compile
+
+
+_UNDER_A_LIMIT = """
+import resource, sys
+import numpy as np
+resource.setrlimit(resource.RLIMIT_AS, (3_000_000_000, resource.RLIM_INFINITY))
+from kerasreg import DenseRegressor, _engine
+rng = np.random.RandomState(0)
+X = rng.rand(1000, 20)
+# 63 mini-batches an epoch: XLA where memory is not limited.
+reg = DenseRegressor(width=32, depth=2, batch_size=16, epochs=2, random_state=0)
+reg.fit(X, X.sum(1))
+print("xla", [key[3] for key in _engine.POOL._idle])
+"""
+
+
+@pytest.mark.integration
+def test_a_fit_under_an_address_space_limit_does_not_abort(tmp_path):
+    # XLA's compiler fails to start its threads under `prlimit --as=3000000000`
+    # and aborts the process (SIGABRT); "auto" trains a plain graph there.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_LIMIT], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "xla [False]" in result.stdout
+
+
 def _train_recording(stop_at=None, where="end", **kwargs):
     """Train a small network, recording the live weights after every epoch."""
     import keras
@@ -297,7 +341,9 @@ def test_many_epochs_per_call_train_exactly_like_one(batch_size, learning_rate, 
     import keras
 
     monkeypatch.setattr(_engine, "_CHUNK_SECONDS", 1e9)  # always the longest chunk
-    settings = dict(epochs=300, batch_size=batch_size, learning_rate=learning_rate, min_delta=1e-4)
+    settings = dict(
+        epochs=300, batch_size=batch_size, learning_rate=learning_rate, min_delta=1e-5, patience=30
+    )
     chunked = _train_small(**settings)
     one_by_one = _train_small(**settings, callbacks=[keras.callbacks.Callback()])
     assert chunked.stop_reason == one_by_one.stop_reason == "early_stopping"

@@ -393,12 +393,33 @@ def test_non_numeric_columns_point_to_column_transformer(data):
         ({"optimizer": "adagrad"}, "'optimizer' parameter .* among .*'adam'.* Got 'adagrad'"),
         ({"width": 0}, "range \\[1, inf\\)"),
         ({"hidden_layer_sizes": (8, -1)}, "tuple of positive ints"),
+        ({"jit_compile": "xla"}, "'jit_compile' parameter .* {'auto'} or .*bool.* Got 'xla'"),
+        # A bool is an int to Python; not a width, a depth or a batch size.
+        ({"width": True}, "'width' parameter .* an int in the range \\[1, inf\\), not a bool"),
+        ({"depth": True}, "'depth' parameter .* not a bool. Got True"),
+        ({"batch_size": np.True_}, "'batch_size' parameter .* not a bool"),
+        ({"learning_rate": True}, "'learning_rate' parameter .* not a bool"),
+        ({"hidden_layer_sizes": (True,)}, "'hidden_layer_sizes' .* tuple of positive ints"),
     ],
 )
 def test_invalid_parameters(data, params, allowed):
     X, y = data
     with pytest.raises(InvalidParameterError, match=allowed):
         tiny(**params).fit(X, y)
+
+
+def test_dates_and_durations_are_refused(data):
+    X, y = data
+    dates = np.datetime64("2024-01-01") + np.arange(len(X) * 4).reshape(len(X), 4)
+    with pytest.raises(ValueError, match=r"X has dtype datetime64\[D\]: dates .* days since"):
+        tiny().fit(dates, y)
+    with pytest.raises(ValueError, match=r"y has dtype timedelta64"):
+        tiny().fit(X, y.astype("timedelta64[s]"))
+    reg = tiny().fit(X, y)
+    with pytest.raises(ValueError, match=r"X has dtype datetime64"):
+        reg.predict(dates)
+    with pytest.raises(ValueError, match=r"X_val has dtype datetime64"):
+        tiny().fit(X, y, X_val=dates, y_val=y)
 
 
 def test_sample_weight_shape_is_checked(data):

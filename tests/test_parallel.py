@@ -175,3 +175,36 @@ def test_grid_search_on_dask(data):
     )
     assert_same_search(search, reference)
     np.testing.assert_allclose(search.predict(X), reference.predict(X), rtol=1e-6)
+
+
+def _fit_in_child(X, y, queue):
+    try:
+        tiny().fit(X, y)
+        queue.put("fitted")
+    except RuntimeError as e:
+        queue.put(str(e))
+
+
+@pytest.mark.integration
+def test_fit_in_a_forked_child_fails_fast_with_the_fix(data):
+    # TensorFlow does not survive fork(): a fit in a child forked after a fit
+    # here would wait forever for the parent's thread pools.
+    import multiprocessing
+
+    X, y = data
+    reg = tiny().fit(X, y)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_fit_in_child, args=(X, y, queue))
+    start = time.monotonic()
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the fit in the forked child hung")
+    message = queue.get(timeout=5)
+    assert "forked" in message and "'spawn' or 'forkserver'" in message and "joblib" in message
+    assert time.monotonic() - start < 30
+    # predict is NumPy only: it works in a forked child.
+    with context.Pool(1) as pool:
+        np.testing.assert_array_equal(pool.apply(reg.predict, (X,)), reg.predict(X))

@@ -1,0 +1,69 @@
+"""Min-max scaling: MinMaxScaler's values on ordinary data, and no column lost to its units."""
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import MinMaxScaler
+
+from kerasreg import DenseRegressor
+from kerasreg.datasets import load_red_wine
+
+_FAST = dict(width=8, depth=1, batch_size=32, epochs=5, early_stopping=False, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    X, y = load_red_wine(return_X_y=True)
+    return X[:300], y[:300]
+
+
+@pytest.fixture(scope="module")
+def reference(wine):
+    X, y = wine
+    return DenseRegressor(**_FAST).fit(X, y).predict(X)
+
+
+def test_scalers_are_min_max_scalers_fitted_on_the_training_rows(wine):
+    X, y = wine
+    reg = DenseRegressor(**_FAST).fit(X, y)
+    for ours, data in ((reg.x_scaler_, X), (reg.y_scaler_, y.reshape(-1, 1))):
+        theirs = MinMaxScaler().fit(data)
+        for attribute in ("scale_", "min_", "data_min_", "data_max_", "data_range_"):
+            np.testing.assert_array_equal(getattr(ours, attribute), getattr(theirs, attribute))
+        np.testing.assert_array_equal(ours.transform(data), theirs.transform(data))
+
+
+@pytest.mark.parametrize("c", [1e-30, 1e-15, 1e-5, 3.7, 1e15, 1e30])
+@pytest.mark.parametrize("d", [1e-30, 1e-16, 1.0, 1e30])
+def test_predictions_scale_with_the_target_whatever_the_units(wine, reference, c, d):
+    # Fitting X * c and y * d predicts d times the fit on X and y: the same
+    # float32 network is trained, up to float64 rounding of the scaled values.
+    X, y = wine
+    reg = DenseRegressor(**_FAST).fit(X * c, y * d)
+    np.testing.assert_allclose(reg.predict(X * c) / d, reference, rtol=1e-6)
+
+
+def test_a_column_of_tiny_range_keeps_its_signal(wine):
+    X, y = wine
+    tiny = X.copy()
+    tiny[:, 10] *= 1e-16  # alcohol, the strongest input, in a range of ~1e-15
+    reg = DenseRegressor(**_FAST).fit(tiny, y)
+    assert reg.x_scaler_.transform(tiny)[:, 10].max() == pytest.approx(1.0)
+    theirs = MinMaxScaler().fit(tiny).transform(tiny)[:, 10]
+    assert np.ptp(theirs) < 1e-14  # scikit-learn's scaler takes it for a constant
+
+
+def test_an_exactly_constant_column_carries_no_signal(wine):
+    X, y = wine
+    constant = np.column_stack([X, np.full(len(X), 7.5)])
+    reg = DenseRegressor(**_FAST).fit(constant, y)
+    assert reg.x_scaler_.scale_[-1] == 1.0
+    np.testing.assert_array_equal(reg.x_scaler_.transform(constant)[:, -1], 0.0)
+    np.testing.assert_array_equal(
+        reg.x_scaler_.transform(constant), MinMaxScaler().fit(constant).transform(constant)
+    )
+
+
+def test_a_range_too_small_for_float64_is_named(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="range of X .* too small"):
+        DenseRegressor(**_FAST).fit(X * 1e-310, y)
