@@ -13,7 +13,9 @@ loads TensorFlow.
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -93,8 +95,12 @@ def main(argv=None):
         args = _build_parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error already reported
         return e.code if isinstance(e.code, int) else 0
-    with warnings.catch_warnings():
+    args.saved = []
+    with warnings.catch_warnings(), _Interrupts() as interrupts:
         warnings.showwarning = _WarningPrinter()
+        # A fit keeps what it trained when interrupted; the command saves none of it.
+        warnings.filterwarnings("ignore", message="Training interrupted")
+        args.interrupts = interrupts
         try:
             return args.command(args)
         except BrokenPipeError:
@@ -106,8 +112,46 @@ def main(argv=None):
             print(f"kerasreg: error: {_describe(e)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print("kerasreg: interrupted", file=sys.stderr)
+            saved = (
+                f"saved before it: {', '.join(map(str, args.saved))}"
+                if args.saved
+                else ("nothing was saved")
+            )
+            print(f"kerasreg: interrupted; {saved}", file=sys.stderr)
             return 130
+
+
+class _Interrupts:
+    """Ctrl-C during a command: raised as KeyboardInterrupt, and remembered.
+
+    DenseRegressor.fit returns what it trained when interrupted, which suits a
+    notebook; the command must stop instead, so it checks after each fit (and
+    a search before scoring each fit) whether Ctrl-C came. The handler is
+    installed even where SIGINT was ignored (a background job), and the
+    previous one restored after the command.
+    """
+
+    def __init__(self):
+        self.seen = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self):
+        """Raise KeyboardInterrupt if Ctrl-C came during the command."""
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 def _build_parser():
@@ -129,7 +173,13 @@ def _build_parser():
         "  kerasreg train --dataset cereals --width 16 --depth 1 -o cereals.kr",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_data_options(train)
+    _add_data_options(train).add_argument(
+        "--validation-csv",
+        metavar="VAL.csv",
+        help="rows to early-stop on and to report the MAE on, with the same columns as "
+        "DATA.csv; then all of DATA.csv is trained on (default: hold out "
+        "--validation-fraction of it)",
+    )
     net = train.add_argument_group("network")
     net.add_argument(
         "--width", type=int, default=512, metavar="N", help="units per hidden layer (%(default)s)"
@@ -213,6 +263,7 @@ def _add_data_options(parser):
         help="the column to predict; repeat for several (default for --dataset: "
         "quality, calories); all other columns are the features",
     )
+    return data
 
 
 def _add_training_options(parser):
@@ -288,11 +339,18 @@ def _train(args):
             f"must be above 0. Received: {args.validation_fraction}"
         )
     X, y, targets = _load_data(args)
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=args.validation_fraction, random_state=args.random_state
-    )
+    if args.validation_csv:
+        X_train, y_train = X, y
+        X_val, y_val = _columns(
+            _read_csv(args.validation_csv), args.validation_csv, targets, X.columns
+        )
+    else:
+        X_train, X_val, y_train, y_val = train_test_split(
+            X, y, test_size=args.validation_fraction, random_state=args.random_state
+        )
     _import_tensorflow_quietly()
-    est.fit(X_train, y_train, validation_data=(X_val, y_val))
+    est.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    args.interrupts.check()
 
     errors = est.predict(X_val).reshape(len(X_val), -1) - np.reshape(y_val, (len(y_val), -1))
     maes = ", ".join(f"{t} {m:.4g}" for t, m in zip(targets, np.abs(errors).mean(0), strict=True))
@@ -300,13 +358,16 @@ def _train(args):
     print(f"best epoch: {est.best_epoch_} of {est.n_iter_}")
 
     save(est, out, target_names=targets)
+    args.saved.append(out)
     history = out.with_name(f"{out.stem}.history.csv")
     est.history_.to_csv(history)
+    args.saved.append(history)
     print(f"model:          {out}\nhistory:        {history}")
     try:
         curve = out.with_name(f"{out.stem}.png")
         network = f"{args.depth} x {args.width} ReLU" if args.depth else "linear unit"
         _plot_history(est, curve, f"{', '.join(targets)}: {network}")
+        args.saved.append(curve)
         print(f"learning curve: {curve}")
     except ImportError:
         print("kerasreg: note: no learning curve, matplotlib is not installed", file=sys.stderr)
@@ -317,6 +378,7 @@ def _search(args):
     import numpy as np
     import pandas as pd
     from sklearn.base import clone
+    from sklearn.metrics import get_scorer
     from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 
     from ._persistence import save
@@ -329,10 +391,17 @@ def _search(args):
     if args.cv < 2:
         raise CommandError(f"argument --cv: expected at least 2 folds. Received: {args.cv}")
     X, y, targets = _load_data(args)
+    mae = get_scorer("neg_mean_absolute_error")
+
+    def score(estimator, X, y):
+        # An interrupted fit returns what it trained: stop rather than rank it.
+        args.interrupts.check()
+        return mae(estimator, X, y)
+
     search = GridSearchCV(
         base,
         grid,
-        scoring="neg_mean_absolute_error",
+        scoring=score,
         cv=KFold(args.cv, shuffle=True, random_state=args.random_state),
         n_jobs=args.n_jobs,
         verbose=0 if args.quiet else 1,
@@ -340,6 +409,7 @@ def _search(args):
     )
     _import_tensorflow_quietly()
     search.fit(X, y)
+    args.interrupts.check()  # the refit on all rows
 
     results = pd.DataFrame(search.cv_results_)
     table = results[["rank_test_score", *(f"param_{k}" for k in grid)]].copy()
@@ -355,8 +425,10 @@ def _search(args):
     print(f"best: {best}, refitted on all {len(X)} rows")
 
     save(search.best_estimator_, out, target_names=targets)
+    args.saved.append(out)
     results_csv = out.with_name(f"{out.stem}.results.csv")
     results.drop(columns="params").to_csv(results_csv, index=False)
+    args.saved.append(results_csv)
     print(f"model:   {out}\nresults: {results_csv}")
     return 0
 
@@ -438,17 +510,24 @@ def _load_data(args):
                 f"which column of {source} to predict? Give --target COLUMN, one of: "
                 f"{_quote(frame.columns)}"
             )
-    missing = [t for t in targets if t not in frame.columns]
+    X, y = _columns(frame, source, targets)
+    return X, y, list(targets)
+
+
+def _columns(frame, source, targets, features=None):
+    """(X, y) of a frame: the target column(s), and the features (by default all others)."""
+    missing = [c for c in [*targets, *(features if features is not None else [])]
+               if c not in frame.columns]  # fmt: skip
     if missing:
         raise CommandError(
             f"{source} has no column {_quote(missing)}; its columns are: {_quote(frame.columns)}"
         )
-    X = frame.drop(columns=targets)
+    X = frame.drop(columns=targets) if features is None else frame[list(features)]
     if X.shape[1] == 0:
         raise CommandError(f"{source} has no feature columns besides the target")
-    _check_values(frame, source)
+    _check_values(frame if features is None else frame[[*features, *targets]], source)
     y = frame[targets[0]] if len(targets) == 1 else frame[targets]
-    return X, y, list(targets)
+    return X, y
 
 
 def _read_csv(path):

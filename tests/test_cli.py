@@ -220,3 +220,99 @@ def test_errors_are_one_line_with_status_2(args, message, files, csv, model, tmp
     assert message in err
     assert "Traceback" not in out + err
     assert not (tmp_path / "m.kr").exists()
+
+
+def test_train_on_a_validation_csv(csv, tmp_path, capsys):
+    # All of DATA.csv is trained on; the validation file's rows early-stop
+    # the fit and are the ones the MAE is reported on.
+    from kerasreg import DenseRegressor
+
+    frame = pd.read_csv(csv)
+    valid = frame.iloc[:20].assign(note="ignored")  # extra columns are ignored
+    valid_csv = tmp_path / "valid.csv"
+    valid.to_csv(valid_csv, index=False)
+    out = tmp_path / "m.kr"
+    status, stdout, _ = run(
+        capsys, "train", csv, "--target", "y", "--validation-csv", valid_csv, *TINY,
+        "--random-state", "0", "-q", "-o", out,
+    )  # fmt: skip
+    assert status == 0
+    assert "validation MAE (20 held-out rows)" in stdout
+    saved = load(out)
+    X, y = frame.drop(columns="y"), frame["y"]
+    by_hand = DenseRegressor(**saved.get_params()).fit(
+        X, y, X_val=valid[["a", "b", "c"]], y_val=valid["y"]
+    )
+    np.testing.assert_array_equal(saved.predict(X), by_hand.predict(X))
+    assert saved.n_iter_ == by_hand.n_iter_
+    status, _, err = run(
+        capsys, "train", csv, "--target", "y", "--validation-csv", csv.with_name("none.csv"),
+        *TINY, "-o", out,
+    )  # fmt: skip
+    assert status == 2 and "no such file" in err
+
+
+def _interrupt(args, tmp_path, marker):
+    """Run the command, send SIGINT once its output shows marker, return (status, stderr)."""
+    import signal
+    import threading
+    import time
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kerasreg", *map(str, args)], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    seen = threading.Event()
+
+    def watch():
+        text = ""
+        while not seen.is_set():
+            char = proc.stdout.read(1)
+            if not char:
+                return
+            text += char
+            if marker in text:
+                seen.set()
+        proc.stdout.read()
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert seen.wait(120), "the command never started training"
+    time.sleep(1.0)  # inside the fit's epochs
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, err, time.monotonic() - sent
+
+
+# Networks that would train for hours: only Ctrl-C ends them.
+_FOREVER = ["--epochs", "100000", "--patience", "100000", "--random-state", "0"]
+
+
+@pytest.mark.integration
+def test_ctrl_c_stops_train_and_saves_nothing(tmp_path):
+    out = tmp_path / "wine.kr"
+    status, err, seconds = _interrupt(
+        ["train", "--dataset", "red-wine", *_FOREVER, "-o", out], tmp_path, "Epoch"
+    )
+    assert status == 130, err
+    assert "kerasreg: interrupted; nothing was saved" in err
+    assert "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert seconds < 30
+
+
+@pytest.mark.integration
+def test_ctrl_c_stops_search_and_ranks_nothing(tmp_path):
+    out = tmp_path / "best.kr"
+    args = ["search", "--dataset", "red-wine", "--width", "512", "--depth", "3", *_FOREVER]
+    status, err, seconds = _interrupt([*args, "-o", out], tmp_path, "Fitting")
+    assert status == 130, err
+    assert "kerasreg: interrupted; nothing was saved" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    assert seconds < 30
