@@ -229,7 +229,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.2
         Share of the training rows held out, drawn at random with
         ``random_state``, when ``early_stopping`` is on and no
-        ``validation_data`` is passed to :meth:`fit`. With 0, early stopping
+        ``X_val`` (or ``validation_data``) is passed to :meth:`fit`. With 0, early stopping
         monitors the training loss.
 
     patience : int, default=20
@@ -716,7 +716,7 @@ default=None
             raise ValueError(
                 f"Cannot hold out validation_fraction={self.validation_fraction} of "
                 f"n_samples={n} rows and keep rows to train on. Lower validation_fraction, "
-                "pass validation_data=(X_val, y_val), or set early_stopping=False."
+                "pass X_val and y_val, or set early_stopping=False."
             )
         order = rng.permutation(n)
         tr, va = order[n_val:], order[:n_val]
