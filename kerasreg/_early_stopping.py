@@ -12,7 +12,7 @@ For a loss (Keras's ``mode="min"``, ``baseline=None``, ``start_from_epoch=0``):
   tests ``monitored + min_delta < best`` with ``keras.ops.less``, which takes
   the float64 sum and the best as float32 tensors: the same is done here, so
   that ties within float32's resolution go the same way;
-* a NaN is never an improvement (the comparison is false);
+* after the first epoch, a NaN is never an improvement (the comparison is false);
 * each epoch adds one to ``wait``; an improvement sets it back to 0 and
   records the epoch as the best; an epoch that does not improve stops
   training once ``wait >= patience``, except the first epoch.

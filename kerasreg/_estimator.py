@@ -57,8 +57,13 @@ def _check_numeric_frame(X, name):
 
 
 def _check_not_time(a, name):
-    """Refuse dates and durations, which NumPy would pass on as integer nanoseconds."""
-    dtypes = a.dtypes if isinstance(a, pd.DataFrame) else [getattr(a, "dtype", None)]
+    """Refuse dates and durations, which NumPy would pass on as integer time steps."""
+    if isinstance(a, pd.DataFrame):
+        dtypes = a.dtypes
+    elif isinstance(a, (list, tuple)):
+        dtypes = [np.asarray(a).dtype]
+    else:
+        dtypes = [getattr(a, "dtype", None)]
     for dtype in dtypes:
         if getattr(dtype, "kind", None) in ("M", "m"):
             raise ValueError(
@@ -70,8 +75,8 @@ def _check_not_time(a, name):
 
 def _validate(estimator, X, y="no_validation", *, reset, name="X"):
     """`validate_data` with a pointer to the fix for non-numeric input."""
-    _check_numeric_frame(X, name)
     _check_not_time(X, name)
+    _check_numeric_frame(X, name)
     kwargs = dict(reset=reset, dtype=[np.float64, np.float32])
     if not (isinstance(y, str) and y == "no_validation"):
         _check_not_time(y, "y" if name == "X" else "y_val")
@@ -85,11 +90,9 @@ def _validate(estimator, X, y="no_validation", *, reset, name="X"):
         raise
 
 
-# Numeric parameters, to which a bool is no answer (verbose=True is, as in scikit-learn).
-_NUMBERS = (
-    "width", "depth", "dropout", "learning_rate", "batch_size", "epochs",
-    "validation_fraction", "patience", "min_delta",
-)  # fmt: skip
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
 
 # What scikit-learn's callback API keeps on the estimator during fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
@@ -283,8 +286,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         ``Model.compile``. ``"auto"`` compiles where it pays (many
         mini-batches per epoch, or large layers; see the user guide), but
         never in a process with an address-space limit (``ulimit -v``,
-        ``prlimit --as``), where XLA's compiler can fail to start its threads
-        and abort the process. ``False`` always runs a plain TensorFlow graph;
+        ``prlimit --as``) below 16 GiB, where XLA's compiler can fail to
+        start its threads and abort the process. ``False`` always runs a plain TensorFlow graph;
         ``True`` always compiles.
 
     Attributes
@@ -440,10 +443,12 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self.jit_compile = jit_compile
 
     def _validate_params(self):
-        # A bool is an int to Python, and so to scikit-learn's constraints.
-        for name in _NUMBERS:
+        # A bool is an int to Python, and so to scikit-learn's numeric
+        # constraints; verbose=True is an answer (as in scikit-learn), a
+        # width of True is not.
+        for name, (constraint, *_) in self._parameter_constraints.items():
             value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)):
+            if isinstance(constraint, Interval) and name != "verbose" and _is_bool(value):
                 raise InvalidParameterError(
                     f"The '{name}' parameter of DenseRegressor must be "
                     f"{self._parameter_constraints[name][0]}, not a bool. Got {value!r} instead."
@@ -454,7 +459,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if self.hidden_layer_sizes is None:
             return (self.width,) * self.depth
         sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
-        if not all(isinstance(u, Integral) and not isinstance(u, bool) and u >= 1 for u in sizes):
+        if not all(isinstance(u, Integral) and not _is_bool(u) and u >= 1 for u in sizes):
             raise InvalidParameterError(
                 "The 'hidden_layer_sizes' parameter of DenseRegressor must be None or a "
                 f"tuple of positive ints. Got {self.hidden_layer_sizes!r} instead."
@@ -463,8 +468,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     @with_callbacks
     def fit(
-        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
-        validation_data=None,
+        self, X, y, sample_weight=None, validation_data=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
     ):  # fmt: skip
         """Train the network on X and y.
 
@@ -479,6 +484,10 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights; each batch's loss is the weighted mean
             of its rows' losses. Rows of weight 0 are dropped.
+
+        validation_data : tuple, default=None
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, Keras's
+            spelling of the three arguments below; give one or the other.
 
         X_val : array-like of shape (n_val_samples, n_features), default=None
             Rows to compute ``val_loss`` on every epoch (and so to early-stop
@@ -498,10 +507,6 @@ default=None
         sample_weight_val : array-like of shape (n_val_samples,), default=None
             Weights of the validation rows in ``val_loss``.
 
-        validation_data : tuple, default=None
-            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, Keras's
-            spelling of the three arguments above; give one or the other.
-
         Returns
         -------
         self : DenseRegressor
@@ -520,6 +525,9 @@ default=None
         elif sample_weight_val is not None:
             raise ValueError(
                 "sample_weight_val is provided, but X_val and y_val were not provided."
+                if validation_data is None
+                else "sample_weight_val goes with X_val and y_val; with validation_data, "
+                "give the weights as its third element: (X_val, y_val, sample_weight_val)."
             )
         # A failed fit must leave a previously fitted estimator as it was
         # (but for scikit-learn's callback bookkeeping, torn down after fit).

@@ -36,7 +36,8 @@ from ._network import NetworkSpec
 
 FORMAT = "kerasreg.DenseRegressor"
 #: Raise when a change means an older kerasreg cannot read new files.
-FORMAT_VERSION = 1
+#: 2: the jit_compile parameter (files of format 1 load with its default).
+FORMAT_VERSION = 2
 
 _META = "model.json"
 _SCALER_ARRAYS = ("min_", "scale_", "data_min_", "data_max_", "data_range_")

@@ -126,9 +126,9 @@ class _Interrupts:
 
     DenseRegressor.fit returns what it trained when interrupted, which suits a
     notebook; the command must stop instead, so it checks after each fit (and
-    a search before scoring each fit) whether Ctrl-C came. The handler is
-    installed even where SIGINT was ignored (a background job), and the
-    previous one restored after the command.
+    a search before scoring each fit) whether Ctrl-C came. Where SIGINT is
+    ignored (a background job of a shell script), it stays ignored; the
+    previous handler is restored after the command.
     """
 
     def __init__(self):
@@ -137,7 +137,8 @@ class _Interrupts:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+                self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc):
@@ -333,7 +334,7 @@ def _train(args):
 
     out = _check_out(args.out)
     est = _estimator(args, width=args.width, depth=args.depth, batch_size=args.batch_size)
-    if args.validation_fraction <= 0:
+    if args.validation_fraction <= 0 and not args.validation_csv:
         raise CommandError(
             "argument --validation-fraction: train reports the MAE on held-out rows, so it "
             f"must be above 0. Received: {args.validation_fraction}"
@@ -360,13 +361,15 @@ def _train(args):
     save(est, out, target_names=targets)
     args.saved.append(out)
     history = out.with_name(f"{out.stem}.history.csv")
-    est.history_.to_csv(history)
+    _write_whole(history, est.history_.to_csv)
     args.saved.append(history)
     print(f"model:          {out}\nhistory:        {history}")
     try:
         curve = out.with_name(f"{out.stem}.png")
         network = f"{args.depth} x {args.width} ReLU" if args.depth else "linear unit"
-        _plot_history(est, curve, f"{', '.join(targets)}: {network}")
+        _write_whole(
+            curve, lambda path: _plot_history(est, path, f"{', '.join(targets)}: {network}")
+        )
         args.saved.append(curve)
         print(f"learning curve: {curve}")
     except ImportError:
@@ -427,7 +430,7 @@ def _search(args):
     save(search.best_estimator_, out, target_names=targets)
     args.saved.append(out)
     results_csv = out.with_name(f"{out.stem}.results.csv")
-    results.drop(columns="params").to_csv(results_csv, index=False)
+    _write_whole(results_csv, lambda path: results.drop(columns="params").to_csv(path, index=False))
     args.saved.append(results_csv)
     print(f"model:   {out}\nresults: {results_csv}")
     return 0
@@ -560,6 +563,16 @@ def _check_values(frame, source):
     if nan.any():
         counts = ", ".join(f"{c!r} ({n} rows)" for c, n in nan[nan > 0].items())
         raise CommandError(f"{source} has missing values in {counts}; drop or impute them first")
+
+
+def _write_whole(path, write):
+    """write(tmp) then rename to path: an interrupted write leaves no partial file."""
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")  # the same suffix, for its format
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _check_out(path):

@@ -47,7 +47,8 @@ _update = tf.function(update)
 
 def kerasreg_stop(losses, min_delta, patience):
     """(epochs run, best epoch) by kerasreg's rule, run alone."""
-    best, wait, best_epoch = tf.constant(0.0), tf.constant(0), tf.constant(0)
+    # The engine's starting state.
+    best, wait, best_epoch = tf.constant(math.inf), tf.constant(0), tf.constant(0)
     delta, patience = tf.constant(min_delta, tf.float64), tf.constant(patience)
     for epoch, loss in enumerate(losses, start=1):
         best, wait, best_epoch, _, stop = _update(

@@ -14,6 +14,13 @@ def data():
     return make_regression(n_samples=90, n_features=3, noise=0.1, random_state=1)
 
 
+@pytest.fixture(autouse=True)
+def no_address_space_limit(monkeypatch):
+    # These tests expect jit_compile="auto"'s choice of XLA, which a runner's
+    # `ulimit -v` would turn off.
+    monkeypatch.setattr(_engine, "_address_space_limited", lambda: False)
+
+
 def _workspace(depth, optimizer="adam", loss="mae"):
     for (structure, opt, lss, _xla), ws in reversed(_engine.POOL._idle.items()):
         if structure.depth == depth and (opt, lss) == (optimizer, loss):
@@ -177,34 +184,40 @@ def test_graph_mode_after_the_xla_budget(data, monkeypatch):
     _engine.POOL.clear()
 
 
-def test_xla_only_where_it_pays(data):
+# Batches of 64 (2 steps an epoch) and of 4 (23 steps): what runs each.
+@pytest.mark.parametrize(
+    "jit_compile, xla", [("auto", (False, True)), (True, (True, True)), (False, (False, False))]
+)
+def test_xla_only_where_it_pays_or_where_asked(data, jit_compile, xla):
     # XLA compiles for ~1 s; a plain graph traces in ~0.2 s and runs a few
-    # large steps about as fast. The choice is the fit's own, not the process's.
+    # large steps about as fast. The choice is the fit's own, not the
+    # process's; jit_compile True or False overrides it, as in Keras's compile().
     from kerasreg._network import NetworkSpec
 
     small, large = NetworkSpec(11, 1, (64, 64)), NetworkSpec(11, 1, (512, 512, 512))
     assert not _engine.use_xla(small, steps_per_epoch=5)
     assert _engine.use_xla(small, steps_per_epoch=35)
     assert _engine.use_xla(large, steps_per_epoch=5)
+    assert _engine.use_xla(small, 5, np.True_) and not _engine.use_xla(large, 5, np.False_)
     X, y = data
     _engine.POOL.clear()
-    for batch_size, xla in ((64, False), (4, True)):
-        DenseRegressor(width=5, depth=1, epochs=2, batch_size=batch_size).fit(X, y)
-        ws = _engine.POOL._idle[next(reversed(_engine.POOL._idle))]
-        assert ws.run_epochs._jit_compile is xla
-
-
-@pytest.mark.parametrize("jit_compile", [True, False])
-def test_jit_compile_decides_over_the_heuristics(data, jit_compile):
-    # Batches of 64 would run as a plain graph, of 4 with XLA: jit_compile
-    # True or False overrides both, as in Keras's compile().
-    X, y = data
-    _engine.POOL.clear()
-    for batch_size in (64, 4):
+    for batch_size, expected in zip((64, 4), xla):
         DenseRegressor(width=5, depth=1, epochs=2, batch_size=batch_size,
                        jit_compile=jit_compile).fit(X, y)  # fmt: skip
         ws = _engine.POOL._idle[next(reversed(_engine.POOL._idle))]
-        assert ws.run_epochs._jit_compile is jit_compile
+        assert ws.run_epochs._jit_compile is expected
+
+
+def test_xla_budget_binds_auto_only(data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(_engine, "_XLA_PROGRAMS", 0)
+    monkeypatch.setattr(_engine, "_xla_programs", set())
+    for jit_compile, expected in (("auto", False), (np.True_, True)):
+        _engine.POOL.clear()
+        reg = DenseRegressor(width=5, depth=1, epochs=2, batch_size=4, jit_compile=jit_compile)
+        reg.fit(X, y)
+        assert _workspace(1).run_epochs._jit_compile is expected
+    _engine.POOL.clear()
 
 
 _UNDER_A_LIMIT = """

@@ -420,6 +420,11 @@ def test_dates_and_durations_are_refused(data):
         reg.predict(dates)
     with pytest.raises(ValueError, match=r"X_val has dtype datetime64"):
         tiny().fit(X, y, X_val=dates, y_val=y)
+    with pytest.raises(ValueError, match=r"X has dtype datetime64"):
+        tiny().fit(list(dates), y)
+    frame = pd.DataFrame(X).assign(when=dates[:, 0])
+    with pytest.raises(ValueError, match=r"X has dtype datetime64.*: dates"):
+        tiny().fit(frame, y)
 
 
 def test_sample_weight_shape_is_checked(data):

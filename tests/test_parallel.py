@@ -196,7 +196,6 @@ def test_fit_in_a_forked_child_fails_fast_with_the_fix(data):
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_fit_in_child, args=(X, y, queue))
-    start = time.monotonic()
     child.start()
     child.join(60)
     if child.is_alive():
@@ -204,7 +203,6 @@ def test_fit_in_a_forked_child_fails_fast_with_the_fix(data):
         pytest.fail("the fit in the forked child hung")
     message = queue.get(timeout=5)
     assert "forked" in message and "'spawn' or 'forkserver'" in message and "joblib" in message
-    assert time.monotonic() - start < 30
     # predict is NumPy only: it works in a forked child.
     with context.Pool(1) as pool:
         np.testing.assert_array_equal(pool.apply(reg.predict, (X,)), reg.predict(X))

@@ -114,7 +114,7 @@ def test_file_holds_only_json_and_npy(saved):
             array = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
             assert array.dtype == np.float32
         meta = json.loads(zf.read("model.json"))
-    assert meta["format"] == "kerasreg.DenseRegressor" and meta["format_version"] == 1
+    assert meta["format"] == "kerasreg.DenseRegressor" and meta["format_version"] == 2
     assert set(meta["written_by"]) >= {"kerasreg", "keras", "tensorflow", "scikit-learn"}
     assert meta["feature_names_in_"] == ["alpha", "beta", "gamma"]
     assert read_metadata(saved)["target_names"] == ["y"]
@@ -158,7 +158,7 @@ def test_interrupted_save_leaves_the_old_file(frame_model, saved, monkeypatch):
 
 
 def newer(meta):
-    meta["format_version"] = 2
+    meta["format_version"] = 3
 
 
 def bad_width(meta):
@@ -201,7 +201,7 @@ def wrong_shape_npy():
         (lambda src, dst: edit_json(src, dst, foreign), "not a kerasreg model"),
         (
             lambda src, dst: edit_json(src, dst, newer),
-            r"written by a newer kerasreg \(format 2\); upgrade kerasreg",
+            r"written by a newer kerasreg \(format 3\); upgrade kerasreg",
         ),
         (lambda src, dst: edit_json(src, dst, bad_width), "'width' parameter"),
         (lambda src, dst: edit_json(src, dst, no_n_iter), "missing field 'n_iter_'"),
@@ -271,3 +271,17 @@ assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFl
         timeout=120,
     )
     np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), reg.predict(X))
+
+
+def test_files_of_format_1_still_load(saved, frame_model, tmp_path):
+    # Format 1 had no jit_compile parameter: it loads with the default.
+    def format_1(meta):
+        meta["format_version"] = 1
+        del meta["params"]["jit_compile"]
+
+    old = tmp_path / "old.kr"
+    edit_json(saved, old, format_1)
+    loaded = load(old)
+    assert loaded.jit_compile == "auto"
+    X = frame_model[1]
+    np.testing.assert_array_equal(loaded.predict(X), load(saved).predict(X))

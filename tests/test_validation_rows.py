@@ -46,6 +46,7 @@ def test_x_val_is_validation_data_by_another_name(wine):
         (dict(y_val="y_val"), "y_val is provided, but X_val was not provided"),
         (dict(sample_weight_val="w"), "sample_weight_val is provided, but X_val and y_val"),
         (dict(X_val="X_val", y_val="y_val", validation_data="both"), "Received both"),
+        (dict(validation_data="both", sample_weight_val="w"), "as its third element"),
     ],
 )
 def test_validation_rows_are_given_once_and_whole(wine, kwargs, message):
