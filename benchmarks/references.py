@@ -1,0 +1,161 @@
+"""kerasreg against the references it claims, on the bundled red wine data.
+
+Prints, for the checkout on ``sys.path`` (run with ``PYTHONPATH=<checkout>`` to
+measure another version, e.g. a ``git worktree`` of an older commit):
+
+1. early stopping: ``n_iter_`` and ``best_epoch_`` of real fits, and where
+   ``keras.callbacks.EarlyStopping`` stops and which epoch it calls best on
+   the same ``val_loss`` sequence;
+2. units: R² of fits on ``X * c`` and ``y * d``, and how far their
+   predictions are from ``d`` times the fit on X and y;
+3. validation rows in a Pipeline: passed as a step's fit parameter (they skip
+   the StandardScaler) and with ``transform_input=["X_val"]``;
+4. bool parameters and datetime64 data.
+
+Run: ``python benchmarks/references.py`` (about a minute on 2 cores).
+"""
+
+import os
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.metrics import mean_absolute_error, r2_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import kerasreg  # noqa: E402
+from kerasreg import DenseRegressor  # noqa: E402
+from kerasreg.datasets import load_red_wine  # noqa: E402
+
+
+class _Model:
+    """What EarlyStopping touches of a model."""
+
+    stop_training = False
+
+    def get_weights(self):
+        return []
+
+    def set_weights(self, weights):
+        pass
+
+
+def keras_stop(losses, min_delta, patience):
+    """(epochs run, best epoch) by Keras's EarlyStopping on val_loss, counted from 1."""
+    model = _Model()
+    callback = keras.callbacks.EarlyStopping(min_delta=min_delta, patience=patience)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_end(epoch, {"val_loss": float(loss)})
+        if model.stop_training:
+            return epoch + 1, callback.best_epoch + 1
+    return len(losses), callback.best_epoch + 1
+
+
+def early_stopping():
+    print("1. early stopping (df.sample(frac=0.7, random_state=0); width 32, depth 2, 300 epochs)")
+    frame = load_red_wine(as_frame=True).frame
+    train = frame.sample(frac=0.7, random_state=0)
+    valid = frame.drop(train.index)
+    X, y = train.drop(columns="quality"), train["quality"]
+    val = (valid.drop(columns="quality"), valid["quality"])
+    for min_delta, patience in [(0.001, 20), (0.02, 5)]:
+        reg = DenseRegressor(
+            width=32, depth=2, epochs=300, min_delta=min_delta, patience=patience, random_state=0
+        ).fit(X, y, validation_data=val)
+        keras_says = keras_stop(reg.history_["val_loss"], min_delta, patience)
+        print(
+            f"   min_delta={min_delta}, patience={patience}: n_iter_ {reg.n_iter_}, "
+            f"best_epoch_ {reg.best_epoch_}; Keras on the same losses: stops at "
+            f"{keras_says[0]}, best {keras_says[1]}"
+        )
+    X, y = load_red_wine(return_X_y=True)
+    X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.3, random_state=0)
+    reg = DenseRegressor(random_state=0).fit(X_tr, y_tr, validation_data=(X_va, y_va))
+    keras_says = keras_stop(reg.history_["val_loss"], 0.001, 20)
+    mae = mean_absolute_error(y_va, reg.predict(X_va))
+    print(
+        f"   seed recipe (defaults, train_test_split 70/30, random_state=0): validation MAE "
+        f"{mae:.4f}, n_iter_ {reg.n_iter_}, best_epoch_ {reg.best_epoch_}; Keras: stops at "
+        f"{keras_says[0]}, best {keras_says[1]}"
+    )
+    return X_tr, X_va, y_tr, y_va
+
+
+def units(X_tr, X_va, y_tr, y_va):
+    print("2. units (width 32, depth 2, random_state=0, internal split; R² on the 30%)")
+    params = dict(width=32, depth=2, random_state=0)
+    base = DenseRegressor(**params).fit(X_tr, y_tr).predict(X_va)
+    print(f"   fit(X, y): R² {r2_score(y_va, base):.3f}")
+    for c, d in [(1e-15, 1.0), (1.0, 1e-16), (1e-30, 1e30)]:
+        try:
+            pred = DenseRegressor(**params).fit(X_tr * c, y_tr * d).predict(X_va * c)
+        except ValueError as e:
+            print(f"   fit(X * {c:g}, y * {d:g}): ValueError: {e}")
+            continue
+        off = np.max(np.abs(pred / d / base - 1))
+        print(
+            f"   fit(X * {c:g}, y * {d:g}): R² {r2_score(y_va * d, pred):.3f}, "
+            f"max |prediction / (d * fit on X, y) - 1| {off:.2g}"
+        )
+
+
+def pipelines(X_tr, X_va, y_tr, y_va):
+    print("3. validation rows in a Pipeline (defaults, random_state=0; 20% of the 70% validate)")
+    X_fit, X_val, y_fit, y_val = train_test_split(X_tr, y_tr, test_size=0.2, random_state=0)
+    pipe = make_pipeline(StandardScaler(), DenseRegressor(random_state=0))
+    pipe.fit(X_fit, y_fit, denseregressor__validation_data=(X_val, y_val))
+    _report("step parameter (raw X_val)", pipe, X_va, y_va)
+    try:
+        with sklearn.config_context(enable_metadata_routing=True):
+            reg = DenseRegressor(random_state=0).set_fit_request(X_val=True, y_val=True)
+            pipe = Pipeline([("scale", StandardScaler()), ("reg", reg)], transform_input=["X_val"])
+            pipe.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+        _report('X_val, transform_input=["X_val"]', pipe, X_va, y_va)
+    except (TypeError, ValueError) as e:
+        print(f'   X_val, transform_input=["X_val"]: {type(e).__name__}: {str(e)[:120]}')
+
+
+def _report(name, pipe, X_test, y_test):
+    reg = pipe[-1]
+    print(
+        f"   {name}: lowest val_loss {reg.history_['val_loss'].min():.3f}, n_iter_ "
+        f"{reg.n_iter_}, test MAE {mean_absolute_error(y_test, pipe.predict(X_test)):.3f}"
+    )
+
+
+def bad_input(X, y):
+    print("4. bools and dates")
+    dates = np.datetime64("2024-01-01") + np.arange(100).reshape(50, 2)
+    cases = [
+        (dict(width=True), X),
+        (dict(batch_size=True), X),
+        (dict(hidden_layer_sizes=(True,)), X),
+    ]
+    for params, data in [*cases, (dict(), dates)]:
+        name = params or {"X": "datetime64"}
+        try:
+            params = {"width": 4, "depth": 1, "epochs": 1, **params}
+            DenseRegressor(**params).fit(data[:50], y[:50])
+            print(f"   {name}: fitted")
+        except Exception as e:  # noqa: BLE001 - what the user sees, whatever it is
+            print(f"   {name}: {type(e).__name__}: {str(e)[:110]}")
+
+
+def main():
+    warnings.simplefilter("ignore")
+    print(f"kerasreg from {os.path.dirname(kerasreg.__file__)}")
+    X_tr, X_va, y_tr, y_va = early_stopping()
+    units(X_tr, X_va, y_tr, y_va)
+    pipelines(X_tr, X_va, y_tr, y_va)
+    bad_input(X_tr, y_tr)
+
+
+if __name__ == "__main__":
+    main()
