@@ -6,6 +6,7 @@ lives in :mod:`kerasreg._network`, training in :mod:`kerasreg._engine`, which
 is imported on the first ``fit`` so that ``import kerasreg`` stays light.
 """
 
+import copyreg
 import math
 import warnings
 from numbers import Integral, Real
@@ -809,11 +810,49 @@ default=None
             self._model = build_model(self._spec, [w.astype(np.float32) for w in self._weights])
         return self._model
 
-    def __getstate__(self):
-        state = super().__getstate__()
+    def _state(self):
+        state = dict(super().__getstate__())
         # The Keras model is rebuilt from the weights on demand.
         state.pop("_model", None)
         return state
+
+    def __reduce_ex__(self, protocol):
+        # pickle, joblib and copy: the whole state, Keras callbacks included.
+        return copyreg.__newobj__, (type(self),), self._state()
+
+    def __getstate__(self):
+        """The state as plain data, for serializers that read it directly.
+
+        skops persists an estimator from its ``__getstate__`` and refuses
+        types it does not know: ``history_`` is given as NumPy arrays (a
+        DataFrame is not plain data) and the Keras ``callbacks`` as None,
+        with a warning, as :meth:`save` does. pickle, joblib and ``copy`` go
+        through ``__reduce_ex__`` and keep everything.
+        """
+        state = self._state()
+        history = state.get("history_")
+        if isinstance(history, pd.DataFrame):
+            state["history_"] = {
+                "epoch": history.index.to_numpy(np.int64),
+                **{column: history[column].to_numpy(np.float64) for column in history},
+            }
+        if state.get("callbacks"):
+            warnings.warn(
+                f"callbacks={state['callbacks']!r} are Keras objects, not plain data: "
+                "saved as callbacks=None. Set them again after loading.",
+                UserWarning,
+                stacklevel=2,
+            )
+            state["callbacks"] = None
+        return state
+
+    def __setstate__(self, state):
+        history = state.get("history_")
+        if isinstance(history, dict):  # from __getstate__
+            epochs = pd.Index(history["epoch"], name="epoch")
+            columns = {c: history[c] for c in ("loss", "val_loss")}
+            state = {**state, "history_": pd.DataFrame(columns, index=epochs)}
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

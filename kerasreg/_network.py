@@ -171,11 +171,17 @@ def build_model(spec, weights=None, dropout_seeds=None):
     return model
 
 
+# predict's largest temporary (a chunk of rows times the widest layer, float64).
+_FORWARD_BUDGET_BYTES = 64 << 20
+
+
 def forward(spec, weights, X, chunk_rows=4096):
     """Predict with NumPy in float64: the network in inference mode.
 
     Rows are processed in chunks so that memory stays bounded for any input
-    size; float64 makes each row's result independent of the chunk it is in.
+    size and any width: at most ``chunk_rows`` rows, and fewer where a layer
+    is so wide that a chunk's activations would exceed 64 MiB. float64 makes
+    each row's result independent of the chunk it is in.
 
     Parameters
     ----------
@@ -190,6 +196,8 @@ def forward(spec, weights, X, chunk_rows=4096):
     ndarray of shape (n_samples, n_outputs), float64
     """
     act = ACTIVATIONS[spec.activation]
+    widest = max((spec.n_features, spec.n_outputs, *spec.hidden_layer_sizes))
+    chunk_rows = max(1, min(chunk_rows, _FORWARD_BUDGET_BYTES // (8 * widest)))
     out = np.empty((X.shape[0], spec.n_outputs), dtype=np.float64)
     for start in range(0, X.shape[0], chunk_rows):
         h = np.asarray(X[start : start + chunk_rows], dtype=np.float64)

@@ -8,18 +8,25 @@ A model file (``.kr`` by convention) is a zip archive of plain data:
 - ``weights/0.npy``, ``weights/1.npy``, ...: the network's weights, in
   ``keras.Model.get_weights()`` order.
 
-Loading parses JSON and reads ``.npy`` arrays with ``allow_pickle=False``, so
-it never unpickles or runs anything from the file, and checks every array
-against the architecture the parameters describe. It needs neither
-TensorFlow nor Keras: predictions use the NumPy forward pass.
+Loading parses JSON and reads ``.npy`` arrays itself, header first, so it
+never unpickles or runs anything from the file, and checks every array
+against the architecture the parameters describe before reading it, in
+memory bounded by that architecture; any malformed file is one ValueError
+(see :func:`load`). It needs neither TensorFlow nor Keras: predictions use
+the NumPy forward pass.
 """
 
+import collections
+import contextlib
 import importlib.metadata
 import io
 import json
 import math
 import os
+import re
 import secrets
+import stat
+import struct
 import sys
 import warnings
 import zipfile
@@ -40,6 +47,12 @@ FORMAT = "kerasreg.DenseRegressor"
 FORMAT_VERSION = 2
 
 _META = "model.json"
+_WEIGHTS_MEMBER = re.compile(r"weights/(0|[1-9][0-9]{0,5})\.npy")
+_WEIGHT_DTYPES = (np.dtype("<f4"), np.dtype("<f8"))
+# model.json: its size (a model's is a few KB, plus ~40 bytes per epoch of
+# history) and how deeply it nests (4 levels in files kerasreg writes).
+_META_MAX_BYTES = 16 << 20
+_JSON_MAX_DEPTH = 16
 _SCALER_ARRAYS = ("min_", "scale_", "data_min_", "data_max_", "data_range_")
 
 
@@ -176,9 +189,21 @@ def load(path):
     Raises
     ------
     ValueError
-        If the file is not a kerasreg model (not a zip, a member missing,
-        malformed metadata, weights that do not fit the architecture), or was
-        written by a newer kerasreg.
+        ``Cannot load '<path>' as a kerasreg model: <what is wrong>`` for any
+        file that is not one: not a regular file or not a zip, a member
+        missing, repeated or unexpected, metadata too large, too deeply
+        nested or malformed, weights that do not fit the architecture or
+        are not finite, implausible scalers or counts, or a file written by
+        a newer kerasreg. No other exception escapes for a malformed file.
+    OSError
+        If the file cannot be opened (no such file, no permission).
+
+    Notes
+    -----
+    Memory stays bounded by the architecture the file declares: sizes are
+    checked from the zip directory and the ``.npy`` headers before any data
+    is decompressed, ``model.json`` is read up to 16 MiB and 16 levels of
+    nesting, and no member is read past the bytes its shape needs.
 
     See Also
     --------
@@ -198,28 +223,7 @@ def load(path):
     ...
     ValueError: Cannot load '...notes.kr' as a kerasreg model: it is not a zip archive...
     """
-    path = os.fspath(path)
-    with _open_zip(path) as zf:
-        meta = _read_meta(zf, path)
-        try:
-            est = _estimator_from_json(meta)
-        except (KeyError, TypeError, ValueError) as e:
-            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-            raise _error(path, f"{_META} does not describe a valid model: {detail}") from e
-        spec = est._spec
-        weights = []
-        for i, shape in enumerate(spec.weight_shapes()):
-            name = f"weights/{i}.npy"
-            w = _read_array(zf, name, path)
-            if w.shape != shape or w.dtype.kind != "f":
-                raise _error(
-                    path,
-                    f"{name} holds {w.dtype} of shape {w.shape}, but the architecture {spec} "
-                    f"needs float of shape {shape}",
-                )
-            weights.append(w.astype(np.float64))
-    est._weights = weights
-    return est
+    return load_with_metadata(path)[0]
 
 
 def read_metadata(path):
@@ -242,12 +246,68 @@ def read_metadata(path):
         As :func:`load`.
     """
     path = os.fspath(path)
-    with _open_zip(path) as zf:
-        return _read_meta(zf, path)
+    with _opened(path) as zf:
+        return _guarded(path, lambda: _read_meta(zf, path))
+
+
+def load_with_metadata(path):
+    """``(load(path), read_metadata(path))``, reading the file once."""
+    path = os.fspath(path)
+    with _opened(path) as zf:
+        return _guarded(path, lambda: _load_from(zf, path))
+
+
+def _load_from(zf, path):
+    names = zf.namelist()
+    if _META not in names:
+        raise _error(path, f"it has no {_META!r} member, so it was not written by kerasreg")
+    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
+    if repeated:
+        raise _error(
+            path,
+            f"it holds {_quote(repeated)} more than once: which copy counts is ambiguous "
+            "(zip tools and Python's zipfile disagree), so it is refused",
+        )
+    unexpected = [n for n in names if n != _META and not _WEIGHTS_MEMBER.fullmatch(n)]
+    if unexpected:
+        raise _error(
+            path,
+            f"it holds unexpected members {_quote(unexpected[:5])}: a kerasreg model holds "
+            f"{_META!r} and weights/<i>.npy only",
+        )
+    meta = _read_meta(zf, path)
+    try:
+        est = _estimator_from_json(meta)
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+        raise _error(path, f"{_META} does not describe a valid model: {detail}") from e
+    spec = est._spec
+    shapes = spec.weight_shapes()
+    expected = [f"weights/{i}.npy" for i in range(len(shapes))]
+    for name in expected:
+        if name not in names:
+            raise _error(path, f"the member {name!r} is missing")
+    extra = sorted(set(names) - {_META, *expected})
+    if extra:
+        raise _error(
+            path, f"it holds {_quote(extra[:5])}, which the architecture {spec} does not have"
+        )
+    est._weights = [
+        _read_array(zf, name, path, shape, spec) for name, shape in zip(expected, shapes)
+    ]
+    return est, meta
+
+
+def _prefix(path):
+    return f"Cannot load {path!r} as a kerasreg model: "
 
 
 def _error(path, problem):
-    return ValueError(f"Cannot load {path!r} as a kerasreg model: {problem.rstrip('.')}.")
+    return ValueError(f"{_prefix(path)}{problem.rstrip('.')}.")
+
+
+def _quote(names):
+    return ", ".join(repr(n) for n in names)
 
 
 def _spec(estimator, n_features, n_outputs):
@@ -318,32 +378,101 @@ def _write_atomically(path, members):
         raise
 
 
-def _open_zip(path):
+@contextlib.contextmanager
+def _opened(path):
+    """The model file as a ZipFile; only a regular file, so /dev/zero or a pipe fails at once."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on files).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _error(path, "it is not a regular file (a directory, a device or a pipe)")
+    with open(fd, "rb") as f:
+        zf = _guarded(path, lambda: _zip(f, path))
+        with zf:
+            yield zf
+
+
+def _zip(f, path):
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(f)
     except zipfile.BadZipFile as e:
         raise _error(
             path, f"it is not a zip archive (truncated, or another kind of file): {e}"
         ) from e
 
 
-def _read_member(zf, name, path):
+def _guarded(path, read):
+    """read(), with anything a malformed file can raise turned into one ValueError.
+
+    zipfile, zlib and json raise their own errors on damaged input; a crafted
+    one can also give RecursionError (deep nesting), OverflowError (huge
+    numbers) or MemoryError (sizes the reads did not bound).
+    """
     try:
-        return zf.read(name)
+        return read()
+    except (
+        zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError,
+        TypeError, ValueError, OverflowError, RecursionError, MemoryError,
+        NotImplementedError, RuntimeError, struct.error, UnicodeDecodeError,
+    ) as e:  # fmt: skip
+        if isinstance(e, ValueError) and str(e).startswith(_prefix(path)):
+            raise  # already described
+        raise _error(path, f"it is damaged or malformed ({type(e).__name__}: {e})") from e
+
+
+def _read_capped(zf, name, limit, path):
+    """A member's bytes, refused past limit whatever its declared size."""
+    try:
+        info = zf.getinfo(name)
     except KeyError as e:
         raise _error(path, f"the member {name!r} is missing") from e
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
-        # Bad CRC, truncated data, unsupported compression: a damaged file.
-        raise _error(path, f"the member {name!r} is damaged: {e}") from e
+    too_large = _error(path, f"{name} is larger than {limit} bytes, far more than a model needs")
+    if info.file_size > limit:
+        raise too_large
+    with zf.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
+def _depth(value):
+    """How deeply lists and dicts nest in a parsed JSON value."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend(
+                (v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)
+            )
+    return deepest
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} overflows a float")
+    return value
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _read_meta(zf, path):
     if _META not in zf.namelist():
         raise _error(path, f"it has no {_META!r} member, so it was not written by kerasreg")
+    data = _read_capped(zf, _META, _META_MAX_BYTES, path)
     try:
-        meta = json.loads(_read_member(zf, _META, path))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        meta = json.loads(data, parse_float=_finite_float, parse_constant=_no_constant)
+    except RecursionError as e:
+        raise _error(path, f"{_META} nests lists or objects too deeply") from e
+    except (UnicodeDecodeError, ValueError) as e:  # json.JSONDecodeError is a ValueError
         raise _error(path, f"{_META} is not valid JSON: {e}") from e
+    if _depth(meta) > _JSON_MAX_DEPTH:
+        raise _error(path, f"{_META} nests lists or objects more than {_JSON_MAX_DEPTH} deep")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise _error(path, f"{_META} is not a kerasreg model (format {found!r}, not {FORMAT!r})")
@@ -359,15 +488,41 @@ def _read_meta(zf, path):
     return meta
 
 
-def _read_array(zf, name, path):
-    data = _read_member(zf, name, path)
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise _error(path, f"{name} is not a plain .npy array: {e}") from e
-    if not isinstance(array, np.ndarray):  # np.load also opens .npz archives
-        raise _error(path, f"{name} is not a plain .npy array")
-    return array
+def _read_array(zf, name, path, shape, spec):
+    """A weights member as float64, read in memory bounded by the expected shape.
+
+    The .npy header is read and checked against the architecture before any
+    data: a member whose header claims another shape or dtype is refused
+    without decompressing the rest, and no more than the shape's bytes are read.
+    """
+    wrong = f"but the architecture {spec} needs float of shape {shape}"
+    with zf.open(name) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if read_header is None:
+                raise ValueError(f".npy version {version} is not read")
+            got, fortran_order, dtype = read_header(member)
+        except ValueError as e:
+            raise _error(path, f"{name} is not a plain .npy array: {e}") from e
+        if dtype.hasobject:
+            raise _error(path, f"{name} is not a plain .npy array: it holds Python objects")
+        if dtype not in _WEIGHT_DTYPES or tuple(got) != shape:
+            raise _error(path, f"{name} holds {dtype} of shape {tuple(got)}, {wrong}")
+        size = math.prod(shape) * dtype.itemsize
+        data = member.read(size + 1)
+    if len(data) != size:
+        raise _error(
+            path, f"{name} holds {len(data)}{'+' if len(data) > size else ''} bytes of data; "
+            f"its shape {shape} needs {size}",
+        )  # fmt: skip
+    array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+    if not np.isfinite(array).all():
+        raise _error(path, f"{name} holds NaN or infinite weights")
+    return array.astype(np.float64)
 
 
 def _int_field(meta, name, minimum):
@@ -378,21 +533,54 @@ def _int_field(meta, name, minimum):
 
 
 def _float_array(values, name, n):
+    if not (isinstance(values, list) and all(_is_number(v) for v in values)):
+        raise ValueError(f"Expected {name} to be a list of numbers")
     array = np.asarray(values, dtype=np.float64)
     if array.shape != (n,):
         raise ValueError(f"Expected {name} of shape ({n},). Received: shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"Expected finite {name}. Received NaN or infinite values")
     return array
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _scaler_from_json(data, name, n):
     if data is None:
         return None
-    scaler = MinMaxScaler(feature_range=tuple(data["feature_range"]), clip=bool(data["clip"]))
+    if data["feature_range"] != [0.0, 1.0] or data["clip"] is not False:
+        raise ValueError(
+            f"Expected {name} to scale to [0, 1] without clipping, as kerasreg's scalers do. "
+            f"Received: feature_range={data['feature_range']!r}, clip={data['clip']!r}"
+        )
+    scaler = MinMaxScaler()
     for attr in _SCALER_ARRAYS:
         setattr(scaler, attr, _float_array(data[attr], f"{name}.{attr}", n))
+    if not (scaler.scale_ > 0).all() or (scaler.data_range_ < 0).any():
+        raise ValueError(f"Expected {name}.scale_ > 0 and {name}.data_range_ >= 0")
     scaler.n_samples_seen_ = _int_field(data, "n_samples_seen_", 1)
     scaler.n_features_in_ = n
     return scaler
+
+
+def _history_from_json(history, n_iter):
+    """history_ as fit leaves it: epochs 1 to n_iter_, a loss and a val_loss each."""
+    epochs = history["epoch"]
+    if not (
+        isinstance(epochs, list) and len(epochs) == n_iter and epochs == [*range(1, n_iter + 1)]
+    ):
+        raise ValueError(f"Expected history_ epochs 1 to n_iter_={n_iter}")
+    columns = {}
+    for column in ("loss", "val_loss"):
+        values = history[column]
+        if not (isinstance(values, list) and len(values) == n_iter):
+            raise ValueError(f"Expected {n_iter} values of history_ {column}")
+        if not all(v is None or _is_number(v) for v in values):
+            raise ValueError(f"Expected numbers or null as history_ {column}")
+        columns[column] = np.asarray(values, dtype=np.float64)  # null: NaN
+    return pd.DataFrame(columns, index=pd.RangeIndex(1, n_iter + 1, name="epoch"))
 
 
 def _estimator_from_json(meta):
@@ -416,11 +604,11 @@ def _estimator_from_json(meta):
             raise ValueError(f"Expected {n_features} feature names. Received: {len(names)}")
         est.feature_names_in_ = np.asarray(names, dtype=object)
 
-    history = meta["history_"]
-    frame = pd.DataFrame(
-        {c: np.asarray(history[c], dtype=np.float64) for c in ("loss", "val_loss")},
-        index=pd.Index(np.asarray(history["epoch"], dtype=np.int64), name="epoch"),
-    )
+    n_iter = _int_field(meta, "n_iter_", 0)
+    best_epoch = _int_field(meta, "best_epoch_", 0)
+    if best_epoch > n_iter:
+        raise ValueError(f"Expected best_epoch_ <= n_iter_ ({n_iter}). Received: {best_epoch}")
+    frame = _history_from_json(meta["history_"], n_iter)
 
     est._spec = _spec(est, n_features, n_outputs)
     est._y_ndim = y_ndim
@@ -429,6 +617,6 @@ def _estimator_from_json(meta):
     est.x_scaler_ = _scaler_from_json(meta["x_scaler_"], "x_scaler_", n_features)
     est.y_scaler_ = _scaler_from_json(meta["y_scaler_"], "y_scaler_", n_outputs)
     est.history_ = frame
-    est.n_iter_ = _int_field(meta, "n_iter_", 0)
-    est.best_epoch_ = _int_field(meta, "best_epoch_", 0)
+    est.n_iter_ = n_iter
+    est.best_epoch_ = best_epoch
     return est

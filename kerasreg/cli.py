@@ -439,11 +439,11 @@ def _search(args):
 def _predict(args):
     import pandas as pd
 
-    from ._persistence import load, read_metadata
+    from ._persistence import load_with_metadata
 
     if args.out:
         _check_out(args.out)
-    est, meta = load(args.model), read_metadata(args.model)
+    est, meta = load_with_metadata(args.model)
     frame = _read_csv(args.data)
     names = getattr(est, "feature_names_in_", None)
     if names is not None:

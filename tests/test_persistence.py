@@ -4,6 +4,7 @@ import copy
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -285,3 +286,31 @@ def test_files_of_format_1_still_load(saved, frame_model, tmp_path):
     assert loaded.jit_compile == "auto"
     X = frame_model[1]
     np.testing.assert_array_equal(loaded.predict(X), load(saved).predict(X))
+
+
+@pytest.mark.parametrize("with_callbacks", [False, True])
+def test_skops_round_trip_trusts_only_kerasreg_types(frame_model, tmp_path, with_callbacks):
+    # scikit-learn's safe format: skops reads an estimator's __getstate__,
+    # which is plain data (history_ as arrays, no Keras objects).
+    import keras
+    import skops.io as sio
+
+    reg, X = frame_model
+    if with_callbacks:
+        reg = copy.deepcopy(reg).set_params(callbacks=[keras.callbacks.EarlyStopping()])
+    path = tmp_path / "m.skops"
+    if with_callbacks:
+        with pytest.warns(UserWarning, match="saved as callbacks=None"):
+            sio.dump(reg, path)
+    else:
+        sio.dump(reg, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert set(untrusted) <= {"kerasreg._estimator.DenseRegressor", "kerasreg._network.NetworkSpec"}
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.history_.equals(reg.history_) and loaded.callbacks is None
+    assert loaded.get_params(deep=False) == {**reg.get_params(deep=False), "callbacks": None}
+    # pickle keeps everything, callbacks included.
+    again = pickle.loads(pickle.dumps(reg))
+    assert len(again.callbacks or []) == with_callbacks
+    assert again.history_.equals(reg.history_)
