@@ -2,45 +2,17 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from keras_reference import keras_stop
 from sklearn.model_selection import train_test_split
 
 from kerasreg import DenseRegressor
 from kerasreg._early_stopping import update
 from kerasreg.datasets import load_red_wine
-
-
-class _StubModel:
-    """What EarlyStopping touches of a model."""
-
-    stop_training = False
-
-    def get_weights(self):
-        return []
-
-    def set_weights(self, weights):
-        pass
-
-
-def keras_stop(losses, min_delta, patience):
-    """(epochs run, best epoch) by Keras's EarlyStopping, epochs counted from 1."""
-    model = _StubModel()
-    callback = keras.callbacks.EarlyStopping(
-        monitor="val_loss", min_delta=min_delta, patience=patience, restore_best_weights=True
-    )
-    callback.set_model(model)
-    callback.on_train_begin()
-    for epoch, loss in enumerate(losses):
-        callback.on_epoch_end(epoch, {"loss": 0.0, "val_loss": float(loss)})
-        if model.stop_training:
-            return epoch + 1, callback.best_epoch + 1
-    return len(losses), callback.best_epoch + 1
-
 
 _update = tf.function(update)
 
