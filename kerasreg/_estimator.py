@@ -849,7 +849,10 @@ default=None
     def __setstate__(self, state):
         history = state.get("history_")
         if isinstance(history, dict):  # from __getstate__
-            epochs = pd.Index(history["epoch"], name="epoch")
+            n = len(history["epoch"])
+            epochs = pd.RangeIndex(1, n + 1, name="epoch")
+            if not np.array_equal(history["epoch"], epochs):
+                epochs = pd.Index(history["epoch"], name="epoch")
             columns = {c: history[c] for c in ("loss", "val_loss")}
             state = {**state, "history_": pd.DataFrame(columns, index=epochs)}
         super().__setstate__(state)

@@ -180,8 +180,9 @@ def forward(spec, weights, X, chunk_rows=4096):
 
     Rows are processed in chunks so that memory stays bounded for any input
     size and any width: at most ``chunk_rows`` rows, and fewer where a layer
-    is so wide that a chunk's activations would exceed 64 MiB. float64 makes
-    each row's result independent of the chunk it is in.
+    is so wide (above 2,048 units) that a chunk's activations would exceed
+    64 MiB. In float64, a row's result depends on its chunk only in the last
+    bits (the matrix products' summation order).
 
     Parameters
     ----------

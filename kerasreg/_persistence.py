@@ -53,6 +53,11 @@ _WEIGHT_DTYPES = (np.dtype("<f4"), np.dtype("<f8"))
 # history) and how deeply it nests (4 levels in files kerasreg writes).
 _META_MAX_BYTES = 16 << 20
 _JSON_MAX_DEPTH = 16
+_JSON_MAX_CONTAINERS = 10_000
+# The zip directory: ~60 bytes a member (a 1,000-layer network has ~2,000).
+_DIRECTORY_MAX_BYTES = 16 << 20
+# A .npy header is ~128 bytes; numpy would read any length its field claims.
+_NPY_MAX_HEADER = 4096
 _SCALER_ARRAYS = ("min_", "scale_", "data_min_", "data_max_", "data_range_")
 
 
@@ -200,10 +205,12 @@ def load(path):
 
     Notes
     -----
-    Memory stays bounded by the architecture the file declares: sizes are
-    checked from the zip directory and the ``.npy`` headers before any data
-    is decompressed, ``model.json`` is read up to 16 MiB and 16 levels of
-    nesting, and no member is read past the bytes its shape needs.
+    Memory stays bounded by the architecture the file declares: the zip
+    directory (at most 16 MiB), the members' compression (stored or
+    deflate), their declared sizes and the ``.npy`` headers (at most 4 KiB)
+    are checked before any data is decompressed; ``model.json`` is read up
+    to 16 MiB, 10,000 lists and objects and 16 levels of nesting; no member
+    is read past the bytes its shape needs.
 
     See Also
     --------
@@ -247,7 +254,7 @@ def read_metadata(path):
     """
     path = os.fspath(path)
     with _opened(path) as zf:
-        return _guarded(path, lambda: _read_meta(zf, path))
+        return _guarded(path, lambda: _read_meta(zf, path, _check_members(zf, path)))
 
 
 def load_with_metadata(path):
@@ -257,7 +264,8 @@ def load_with_metadata(path):
         return _guarded(path, lambda: _load_from(zf, path))
 
 
-def _load_from(zf, path):
+def _check_members(zf, path):
+    """The member names, once each, of the kinds kerasreg writes; raises otherwise."""
     names = zf.namelist()
     if _META not in names:
         raise _error(path, f"it has no {_META!r} member, so it was not written by kerasreg")
@@ -275,7 +283,22 @@ def _load_from(zf, path):
             f"it holds unexpected members {_quote(unexpected[:5])}: a kerasreg model holds "
             f"{_META!r} and weights/<i>.npy only",
         )
-    meta = _read_meta(zf, path)
+    for info in zf.infolist():
+        # zipfile decompresses bzip2 and LZMA without bounding a read's output;
+        # kerasreg writes deflate only.
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _error(
+                path, f"{info.filename} uses compression method {info.compress_type}; "
+                "kerasreg writes deflate or none",
+            )  # fmt: skip
+        if info.flag_bits & 0x1:
+            raise _error(path, f"{info.filename} is encrypted")
+    return names
+
+
+def _load_from(zf, path):
+    names = _check_members(zf, path)
+    meta = _read_meta(zf, path, names)
     try:
         est = _estimator_from_json(meta)
     except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -394,12 +417,30 @@ def _opened(path):
 
 
 def _zip(f, path):
+    # ZipFile reads the whole central directory into objects (~10x its size)
+    # before any member is checked: bound it first, from the end record.
+    directory = _central_directory_size(f)
+    if directory is not None and directory > _DIRECTORY_MAX_BYTES:
+        raise _error(path, f"its zip directory takes {directory} bytes; a model's takes a few KB")
     try:
         return zipfile.ZipFile(f)
     except zipfile.BadZipFile as e:
         raise _error(
             path, f"it is not a zip archive (truncated, or another kind of file): {e}"
         ) from e
+
+
+def _central_directory_size(f):
+    """The central directory's size by the zip end record; None if absent or zip64."""
+    end = f.seek(0, os.SEEK_END)
+    f.seek(max(0, end - (1 << 16) - 22))  # the record, and a comment of at most 64 KiB
+    tail = f.read()
+    f.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 16:
+        return None
+    size = struct.unpack("<I", tail[at + 12 : at + 16])[0]
+    return None if size == 0xFFFFFFFF else size
 
 
 def _guarded(path, read):
@@ -414,7 +455,7 @@ def _guarded(path, read):
     except (
         zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError,
         TypeError, ValueError, OverflowError, RecursionError, MemoryError,
-        NotImplementedError, RuntimeError, struct.error, UnicodeDecodeError,
+        NotImplementedError, RuntimeError, struct.error, UnicodeDecodeError, OSError,
     ) as e:  # fmt: skip
         if isinstance(e, ValueError) and str(e).startswith(_prefix(path)):
             raise  # already described
@@ -461,12 +502,20 @@ def _no_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _read_meta(zf, path):
-    if _META not in zf.namelist():
-        raise _error(path, f"it has no {_META!r} member, so it was not written by kerasreg")
+def _read_meta(zf, path, names):
     data = _read_capped(zf, _META, _META_MAX_BYTES, path)
+    # Parsing costs memory per list or object (a 17 KB file of 16 MiB of
+    # "[{},{},...]" peaked at 947 MiB): a kerasreg file has about 20, plus
+    # any brackets in feature or target names.
+    containers = data.count(b"[") + data.count(b"{")
+    if containers > _JSON_MAX_CONTAINERS:
+        raise _error(
+            path, f"{_META} holds {containers} lists or objects; a model needs a few dozen"
+        )
     try:
-        meta = json.loads(data, parse_float=_finite_float, parse_constant=_no_constant)
+        meta = json.loads(
+            data.decode("utf-8"), parse_float=_finite_float, parse_constant=_no_constant
+        )
     except RecursionError as e:
         raise _error(path, f"{_META} nests lists or objects too deeply") from e
     except (UnicodeDecodeError, ValueError) as e:  # json.JSONDecodeError is a ValueError
@@ -488,6 +537,21 @@ def _read_meta(zf, path):
     return meta
 
 
+def _npy_header(member):
+    """The magic, length and header of a .npy stream, at most _NPY_MAX_HEADER long."""
+    start = member.read(10)
+    if len(start) < 10 or start[:6] != b"\x93NUMPY" or start[6] not in (1, 2):
+        raise ValueError("not a .npy version 1 or 2 header")
+    if start[6] == 1:
+        length = struct.unpack("<H", start[8:10])[0]
+    else:
+        start += member.read(2)
+        length = struct.unpack("<I", start[8:12])[0]
+    if length > _NPY_MAX_HEADER:
+        raise ValueError(f"a header of {length} bytes claimed, more than {_NPY_MAX_HEADER}")
+    return io.BytesIO(start + member.read(length))
+
+
 def _read_array(zf, name, path, shape, spec):
     """A weights member as float64, read in memory bounded by the expected shape.
 
@@ -496,17 +560,19 @@ def _read_array(zf, name, path, shape, spec):
     without decompressing the rest, and no more than the shape's bytes are read.
     """
     wrong = f"but the architecture {spec} needs float of shape {shape}"
+    most = 8 + 4 + _NPY_MAX_HEADER + math.prod(shape) * 8
+    if zf.getinfo(name).file_size > most:
+        raise _error(path, f"{name} is larger than an array of shape {shape} can be, {wrong}")
     with zf.open(name) as member:
         try:
-            version = np.lib.format.read_magic(member)
+            header = _npy_header(member)
+            version = np.lib.format.read_magic(header)
             read_header = {
                 (1, 0): np.lib.format.read_array_header_1_0,
                 (2, 0): np.lib.format.read_array_header_2_0,
-            }.get(version)
-            if read_header is None:
-                raise ValueError(f".npy version {version} is not read")
-            got, fortran_order, dtype = read_header(member)
-        except ValueError as e:
+            }[version]
+            got, fortran_order, dtype = read_header(header)
+        except (ValueError, KeyError) as e:
             raise _error(path, f"{name} is not a plain .npy array: {e}") from e
         if dtype.hasobject:
             raise _error(path, f"{name} is not a plain .npy array: it holds Python objects")
@@ -584,9 +650,16 @@ def _history_from_json(history, n_iter):
 
 
 def _estimator_from_json(meta):
-    params = dict(meta["params"])
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    params = meta["params"]
+    if not isinstance(params, dict):
+        raise ValueError("Expected params to be an object")
+    sizes = params.get("hidden_layer_sizes")
+    if sizes is not None:
+        if not (isinstance(sizes, list) and all(_is_number(u) for u in sizes)):
+            raise ValueError("Expected hidden_layer_sizes to be a list of ints or null")
+        params = {**params, "hidden_layer_sizes": tuple(sizes)}
+    if params.get("callbacks") is not None:
+        raise ValueError("Expected callbacks to be null: files hold no callbacks")
     est = DenseRegressor(**params)
     # The same checks as fit, so that a tampered parameter is caught here.
     est._validate_params()
@@ -600,8 +673,8 @@ def _estimator_from_json(meta):
     if names is not None:
         if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
             raise ValueError("Expected feature_names_in_ to be a list of str or null")
-        if len(names) != n_features:
-            raise ValueError(f"Expected {n_features} feature names. Received: {len(names)}")
+        if len(names) != n_features or len(set(names)) != n_features:
+            raise ValueError(f"Expected {n_features} distinct feature names")
         est.feature_names_in_ = np.asarray(names, dtype=object)
 
     n_iter = _int_field(meta, "n_iter_", 0)

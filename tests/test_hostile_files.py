@@ -8,6 +8,7 @@ line for each.
 
 import io
 import json
+import struct
 import subprocess
 import sys
 import warnings
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_regression
 
 from kerasreg import DenseRegressor
-from kerasreg._persistence import load, save
+from kerasreg._persistence import load, read_metadata, save
 from kerasreg.cli import main
 
 # Peak RSS allowed to a child loading one crafted file (the parent, with
@@ -56,6 +57,9 @@ def write(path, entries):
         warnings.simplefilter("ignore")  # zipfile warns on duplicate names
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name, data in entries:
+                if isinstance(data, tuple):  # (bytes, compression)
+                    zf.writestr(name, data[0], compress_type=data[1])
+                    continue
                 if isinstance(data, bytes):
                     zf.writestr(name, data)
                     continue
@@ -116,14 +120,22 @@ def _crafted(entries):
     return [
         # 1 GiB of zeros behind a header that claims them: refused at the header.
         ("huge-weights", swap("weights/0.npy", repeated(npy_header((GIB // 4,)) + zeros, GIB)),
-         r"weights/0.npy holds float32 of shape \(268435456,\).*needs float of shape \(3, 8\)"),
-        # The right header, then 1 GiB more than it declares: reading stops at the shape.
+         r"weights/0.npy is larger than an array of shape \(3, 8\) can be"),
+        # The right header, then 1 GiB more: refused by its declared size.
         ("trailing-data", swap("weights/0.npy", _chain(header0, repeated(zeros, GIB))),
-         r"weights/0.npy holds .*\+ bytes of data; its shape \(3, 8\) needs 96"),
+         r"weights/0.npy is larger than an array of shape \(3, 8\) can be"),
+        # The right header and too few bytes of data.
+        ("short-data", swap("weights/0.npy", header0 + b"\0" * 50),
+         r"weights/0.npy holds 50 bytes of data; its shape \(3, 8\) needs 96"),
         ("padded-json", [(n, _chain(d, repeated(spaces, GIB)) if n == "model.json" else d)
                          for n, d in entries], r"model.json is larger than"),
         ("nested-json", swap("model.json", b"[" * 200_000 + b"]" * 200_000),
-         r"model.json nests lists or objects"),
+         r"model.json holds 200000 lists or objects"),
+        # Deeper than json's recursion limit (RecursionError), and than 16.
+        ("nested-5000", swap("model.json", b"[" * 5_000 + b"]" * 5_000),
+         r"model.json nests lists or objects too deeply"),
+        ("nested-20", swap("model.json", b"[" * 20 + b"]" * 20),
+         r"model.json nests lists or objects more than 16 deep"),
         ("epoch-1e30", edited(entries, _set(["history_", "epoch", 0], 1e30)),
          r"history_ epochs 1 to n_iter_"),
         ("npy-10^12", swap("weights/0.npy", npy_header((10**12,))),
@@ -148,6 +160,25 @@ def _crafted(entries):
         ("extra-weights", [*entries, ("weights/7.npy", npy(np.ones(2, "f4")))],
          r"'weights/7.npy', which the architecture"),
         ("device", "/dev/zero", r"not a regular file"),
+        # zipfile bounds no read of bzip2 or LZMA: refused before reading.
+        ("bzip2-member", [(n, (d, zipfile.ZIP_BZIP2) if n == "weights/0.npy" else d)
+                          for n, d in entries], r"weights/0.npy uses compression method 12"),
+        ("npy-v2-header-length", swap("weights/0.npy", b"\x93NUMPY\x02\x00"
+                                      + struct.pack("<I", 2**31) + b"{}"),
+         r"header of 2147483648 bytes claimed"),
+        ("many-containers", swap("model.json", b"[" + b"{}," * 5_000_000 + b"{}]"),
+         r"model.json holds 5000002 lists or objects"),
+        ("utf-16-json", swap("model.json", dict(entries)["model.json"].decode().encode("utf-16")),
+         r"model.json is not valid JSON"),
+        ("params-as-pairs", edited(entries, lambda m: m.update(params=list(m["params"].items()))),
+         r"params to be an object"),
+        ("nested-sizes", edited(entries, _set(["params", "hidden_layer_sizes"], [[8]])),
+         r"hidden_layer_sizes to be a list of ints"),
+        ("callbacks-in-file", edited(entries, _set(["params", "callbacks"], [{"a": 1}])),
+         r"callbacks to be null"),
+        ("repeated-feature-names", edited(entries, _set(["feature_names_in_"], ["a", "a", "b"])),
+         r"3 distinct feature names"),
+        ("directory-offset", ("directory-offset", entries), r"damaged or malformed \(OSError"),
     ]  # fmt: skip
 
 
@@ -198,9 +229,27 @@ def crafted(original, tmp_path_factory):
     folder = tmp_path_factory.mktemp("crafted")
     cases = []
     for name, entries, message in _crafted(members(original)):
-        path = entries if isinstance(entries, str) else str(write(folder / f"{name}.kr", entries))
+        if isinstance(entries, str):
+            path = entries
+        elif isinstance(entries[0], str):  # a file damaged after writing
+            path = str(_damaged(folder / f"{name}.kr", *entries))
+        else:
+            path = str(write(folder / f"{name}.kr", entries))
         cases.append((name, path, message))
     return cases
+
+
+def _damaged(path, how, entries):
+    write(path, entries)
+    data = bytearray(path.read_bytes())
+    if how == "directory-offset":
+        # The end record's central-directory offset past its real place:
+        # zipfile then computes negative member offsets (OSError on seek).
+        end = data.rfind(b"PK\x05\x06")
+        offset = struct.unpack("<I", data[end + 16 : end + 20])[0]
+        data[end + 16 : end + 20] = struct.pack("<I", offset + 10_000)
+    path.write_bytes(bytes(data))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +286,11 @@ def test_each_crafted_file_is_one_value_error_in_bounded_memory(crafted, outcome
 def test_the_command_line_answers_each_crafted_file_in_one_line(crafted, tmp_path, capsys):
     csv = tmp_path / "rows.csv"
     pd.DataFrame({"a": [0.1], "b": [0.2], "c": [0.3]}).to_csv(csv, index=False)
+    # read_metadata refuses the files whose members are wrong.
+    paths = {name: path for name, path, _ in crafted}
+    for name in ("duplicate-json", "bzip2-member", "path-like-member", "device"):
+        with pytest.raises(ValueError, match="Cannot load"):
+            read_metadata(paths[name])
     for name, path, _ in crafted:
         status = main(["predict", path, str(csv)])
         out, err = capsys.readouterr()
