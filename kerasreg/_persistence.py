@@ -12,12 +12,11 @@ Loading parses JSON and reads ``.npy`` arrays itself, header first, so it
 never unpickles or runs anything from the file, and checks every array
 against the architecture the parameters describe before reading it, in
 memory bounded by that architecture; any malformed file is one ValueError
-(see :func:`load`). It needs neither TensorFlow nor Keras: predictions use
-the NumPy forward pass.
+(see :func:`load`); the bounded reading itself is
+:mod:`kerasreg._untrusted_zip`. It needs neither TensorFlow nor Keras:
+predictions use the NumPy forward pass.
 """
 
-import collections
-import contextlib
 import importlib.metadata
 import io
 import json
@@ -25,12 +24,9 @@ import math
 import os
 import re
 import secrets
-import stat
-import struct
 import sys
 import warnings
 import zipfile
-import zlib
 
 import numpy as np
 import pandas as pd
@@ -40,6 +36,9 @@ from sklearn.utils.validation import check_is_fitted
 from . import __version__
 from ._estimator import DenseRegressor
 from ._network import NetworkSpec
+from ._untrusted_zip import check_archive, guarded, opened, read_json, read_npy
+from ._untrusted_zip import error as _error
+from ._untrusted_zip import quote as _quote
 
 FORMAT = "kerasreg.DenseRegressor"
 #: Raise when a change means an older kerasreg cannot read new files.
@@ -54,10 +53,6 @@ _WEIGHT_DTYPES = (np.dtype("<f4"), np.dtype("<f8"))
 _META_MAX_BYTES = 16 << 20
 _JSON_MAX_DEPTH = 16
 _JSON_MAX_CONTAINERS = 10_000
-# The zip directory: ~60 bytes a member (a 1,000-layer network has ~2,000).
-_DIRECTORY_MAX_BYTES = 16 << 20
-# A .npy header is ~128 bytes; numpy would read any length its field claims.
-_NPY_MAX_HEADER = 4096
 _SCALER_ARRAYS = ("min_", "scale_", "data_min_", "data_max_", "data_range_")
 
 
@@ -253,29 +248,22 @@ def read_metadata(path):
         As :func:`load`.
     """
     path = os.fspath(path)
-    with _opened(path) as zf:
-        return _guarded(path, lambda: _read_meta(zf, path, _check_members(zf, path)))
+    with opened(path) as zf:
+        return guarded(path, lambda: _read_meta(zf, path, _check_members(zf, path)))
 
 
 def load_with_metadata(path):
     """``(load(path), read_metadata(path))``, reading the file once."""
     path = os.fspath(path)
-    with _opened(path) as zf:
-        return _guarded(path, lambda: _load_from(zf, path))
+    with opened(path) as zf:
+        return guarded(path, lambda: _load_from(zf, path))
 
 
 def _check_members(zf, path):
     """The member names, once each, of the kinds kerasreg writes; raises otherwise."""
-    names = zf.namelist()
+    names = check_archive(zf, path)
     if _META not in names:
         raise _error(path, f"it has no {_META!r} member, so it was not written by kerasreg")
-    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
-    if repeated:
-        raise _error(
-            path,
-            f"it holds {_quote(repeated)} more than once: which copy counts is ambiguous "
-            "(zip tools and Python's zipfile disagree), so it is refused",
-        )
     unexpected = [n for n in names if n != _META and not _WEIGHTS_MEMBER.fullmatch(n)]
     if unexpected:
         raise _error(
@@ -283,16 +271,6 @@ def _check_members(zf, path):
             f"it holds unexpected members {_quote(unexpected[:5])}: a kerasreg model holds "
             f"{_META!r} and weights/<i>.npy only",
         )
-    for info in zf.infolist():
-        # zipfile decompresses bzip2 and LZMA without bounding a read's output;
-        # kerasreg writes deflate only.
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _error(
-                path, f"{info.filename} uses compression method {info.compress_type}; "
-                "kerasreg writes deflate or none",
-            )  # fmt: skip
-        if info.flag_bits & 0x1:
-            raise _error(path, f"{info.filename} is encrypted")
     return names
 
 
@@ -319,18 +297,6 @@ def _load_from(zf, path):
         _read_array(zf, name, path, shape, spec) for name, shape in zip(expected, shapes)
     ]
     return est, meta
-
-
-def _prefix(path):
-    return f"Cannot load {path!r} as a kerasreg model: "
-
-
-def _error(path, problem):
-    return ValueError(f"{_prefix(path)}{problem.rstrip('.')}.")
-
-
-def _quote(names):
-    return ", ".join(repr(n) for n in names)
 
 
 def _spec(estimator, n_features, n_outputs):
@@ -401,127 +367,11 @@ def _write_atomically(path, members):
         raise
 
 
-@contextlib.contextmanager
-def _opened(path):
-    """The model file as a ZipFile; only a regular file, so /dev/zero or a pipe fails at once."""
-    # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on files).
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _error(path, "it is not a regular file (a directory, a device or a pipe)")
-    with open(fd, "rb") as f:
-        zf = _guarded(path, lambda: _zip(f, path))
-        with zf:
-            yield zf
-
-
-def _zip(f, path):
-    # ZipFile reads the whole central directory into objects (~10x its size)
-    # before any member is checked: bound it first, from the end record.
-    directory = _central_directory_size(f)
-    if directory is not None and directory > _DIRECTORY_MAX_BYTES:
-        raise _error(path, f"its zip directory takes {directory} bytes; a model's takes a few KB")
-    try:
-        return zipfile.ZipFile(f)
-    except zipfile.BadZipFile as e:
-        raise _error(
-            path, f"it is not a zip archive (truncated, or another kind of file): {e}"
-        ) from e
-
-
-def _central_directory_size(f):
-    """The central directory's size by the zip end record; None if absent or zip64."""
-    end = f.seek(0, os.SEEK_END)
-    f.seek(max(0, end - (1 << 16) - 22))  # the record, and a comment of at most 64 KiB
-    tail = f.read()
-    f.seek(0)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) < at + 16:
-        return None
-    size = struct.unpack("<I", tail[at + 12 : at + 16])[0]
-    return None if size == 0xFFFFFFFF else size
-
-
-def _guarded(path, read):
-    """read(), with anything a malformed file can raise turned into one ValueError.
-
-    zipfile, zlib and json raise their own errors on damaged input; a crafted
-    one can also give RecursionError (deep nesting), OverflowError (huge
-    numbers) or MemoryError (sizes the reads did not bound).
-    """
-    try:
-        return read()
-    except (
-        zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError,
-        TypeError, ValueError, OverflowError, RecursionError, MemoryError,
-        NotImplementedError, RuntimeError, struct.error, UnicodeDecodeError, OSError,
-    ) as e:  # fmt: skip
-        if isinstance(e, ValueError) and str(e).startswith(_prefix(path)):
-            raise  # already described
-        raise _error(path, f"it is damaged or malformed ({type(e).__name__}: {e})") from e
-
-
-def _read_capped(zf, name, limit, path):
-    """A member's bytes, refused past limit whatever its declared size."""
-    try:
-        info = zf.getinfo(name)
-    except KeyError as e:
-        raise _error(path, f"the member {name!r} is missing") from e
-    too_large = _error(path, f"{name} is larger than {limit} bytes, far more than a model needs")
-    if info.file_size > limit:
-        raise too_large
-    with zf.open(info) as member:
-        data = member.read(limit + 1)
-    if len(data) > limit:
-        raise too_large
-    return data
-
-
-def _depth(value):
-    """How deeply lists and dicts nest in a parsed JSON value."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (list, dict)):
-            deepest = max(deepest, depth)
-            stack.extend(
-                (v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)
-            )
-    return deepest
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:20]} overflows a float")
-    return value
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _read_meta(zf, path, names):
-    data = _read_capped(zf, _META, _META_MAX_BYTES, path)
-    # Parsing costs memory per list or object (a 17 KB file of 16 MiB of
-    # "[{},{},...]" peaked at 947 MiB): a kerasreg file has about 20, plus
-    # any brackets in feature or target names.
-    containers = data.count(b"[") + data.count(b"{")
-    if containers > _JSON_MAX_CONTAINERS:
-        raise _error(
-            path, f"{_META} holds {containers} lists or objects; a model needs a few dozen"
-        )
-    try:
-        meta = json.loads(
-            data.decode("utf-8"), parse_float=_finite_float, parse_constant=_no_constant
-        )
-    except RecursionError as e:
-        raise _error(path, f"{_META} nests lists or objects too deeply") from e
-    except (UnicodeDecodeError, ValueError) as e:  # json.JSONDecodeError is a ValueError
-        raise _error(path, f"{_META} is not valid JSON: {e}") from e
-    if _depth(meta) > _JSON_MAX_DEPTH:
-        raise _error(path, f"{_META} nests lists or objects more than {_JSON_MAX_DEPTH} deep")
+    meta = read_json(
+        zf, _META, path, max_bytes=_META_MAX_BYTES, max_containers=_JSON_MAX_CONTAINERS,
+        max_depth=_JSON_MAX_DEPTH,
+    )  # fmt: skip
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise _error(path, f"{_META} is not a kerasreg model (format {found!r}, not {FORMAT!r})")
@@ -537,55 +387,10 @@ def _read_meta(zf, path, names):
     return meta
 
 
-def _npy_header(member):
-    """The magic, length and header of a .npy stream, at most _NPY_MAX_HEADER long."""
-    start = member.read(10)
-    if len(start) < 10 or start[:6] != b"\x93NUMPY" or start[6] not in (1, 2):
-        raise ValueError("not a .npy version 1 or 2 header")
-    if start[6] == 1:
-        length = struct.unpack("<H", start[8:10])[0]
-    else:
-        start += member.read(2)
-        length = struct.unpack("<I", start[8:12])[0]
-    if length > _NPY_MAX_HEADER:
-        raise ValueError(f"a header of {length} bytes claimed, more than {_NPY_MAX_HEADER}")
-    return io.BytesIO(start + member.read(length))
-
-
 def _read_array(zf, name, path, shape, spec):
-    """A weights member as float64, read in memory bounded by the expected shape.
-
-    The .npy header is read and checked against the architecture before any
-    data: a member whose header claims another shape or dtype is refused
-    without decompressing the rest, and no more than the shape's bytes are read.
-    """
+    """A weights member as float64, checked against the architecture before it is read."""
     wrong = f"but the architecture {spec} needs float of shape {shape}"
-    most = 8 + 4 + _NPY_MAX_HEADER + math.prod(shape) * 8
-    if zf.getinfo(name).file_size > most:
-        raise _error(path, f"{name} is larger than an array of shape {shape} can be, {wrong}")
-    with zf.open(name) as member:
-        try:
-            header = _npy_header(member)
-            version = np.lib.format.read_magic(header)
-            read_header = {
-                (1, 0): np.lib.format.read_array_header_1_0,
-                (2, 0): np.lib.format.read_array_header_2_0,
-            }[version]
-            got, fortran_order, dtype = read_header(header)
-        except (ValueError, KeyError) as e:
-            raise _error(path, f"{name} is not a plain .npy array: {e}") from e
-        if dtype.hasobject:
-            raise _error(path, f"{name} is not a plain .npy array: it holds Python objects")
-        if dtype not in _WEIGHT_DTYPES or tuple(got) != shape:
-            raise _error(path, f"{name} holds {dtype} of shape {tuple(got)}, {wrong}")
-        size = math.prod(shape) * dtype.itemsize
-        data = member.read(size + 1)
-    if len(data) != size:
-        raise _error(
-            path, f"{name} holds {len(data)}{'+' if len(data) > size else ''} bytes of data; "
-            f"its shape {shape} needs {size}",
-        )  # fmt: skip
-    array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+    array = read_npy(zf, name, path, shape, _WEIGHT_DTYPES, wrong)
     if not np.isfinite(array).all():
         raise _error(path, f"{name} holds NaN or infinite weights")
     return array.astype(np.float64)
