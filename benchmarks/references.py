@@ -10,9 +10,14 @@ measure another version, e.g. a ``git worktree`` of an older commit):
    predictions are from ``d`` times the fit on X and y;
 3. validation rows in a Pipeline: passed as a step's fit parameter (they skip
    the StandardScaler) and with ``transform_input=["X_val"]``;
-4. bool parameters and datetime64 data.
+4. bool parameters and datetime64 data;
+5. model files: what loading each file that ``tests/test_hostile_files.py``
+   crafts does, and its peak RSS, in a forked child under an address-space
+   limit (``--limit``, default 8e9, so that an unbounded reader shows its
+   peak rather than dying); ``kerasreg predict`` of a 3 -> 100,000 -> 1
+   network on 2,000 rows; and 4,000 random damages of a real file.
 
-Run: ``python benchmarks/references.py`` (about a minute on 2 cores).
+Run: ``python benchmarks/references.py`` (about two minutes on 2 cores).
 """
 
 import os
@@ -128,13 +133,88 @@ def bad_input(X, y):
             print(f"   {name}: {type(e).__name__}: {str(e)[:110]}")
 
 
+def model_files(limit):
+    import json
+    import random
+    import subprocess
+    import tempfile
+    from collections import Counter
+
+    import pandas as pd
+    import test_hostile_files as crafted
+    from sklearn.datasets import make_regression
+
+    from kerasreg._persistence import load, save
+
+    print(f"5. model files (peak RSS of a forked child, RLIMIT_AS={limit:.0e})")
+    X, y = make_regression(n_samples=80, n_features=3, noise=0.5, random_state=0)
+    X = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = DenseRegressor(width=8, depth=1, epochs=3, random_state=0).fit(X, y)
+    folder = Path(tempfile.mkdtemp())
+    original = folder / "model.kr"
+    save(reg, original)
+    cases = []
+    for name, entries, _ in crafted._crafted(crafted.members(original)):
+        if isinstance(entries, str):
+            path = entries
+        elif isinstance(entries[0], str):
+            path = str(crafted._damaged(folder / f"{name}.kr", *entries))
+        else:
+            path = str(crafted.write(folder / f"{name}.kr", entries))
+        cases.append((name, path))
+    script = crafted._CHILDREN.format(limit=int(limit))
+    run = subprocess.run([sys.executable, "-c", script, *(p for _, p in cases)],
+                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    outcomes = {p: (o, rss) for p, o, rss in map(json.loads, run.stdout.split("\n")[:-1])}
+    for name, path in cases:
+        outcome, rss = outcomes.get(path, (f"no report ({run.stderr[-100:]})", 0))
+        print(f"   {name:24s} {rss:6.0f} MiB  {outcome.replace(path, '<file>')[:110]}")
+    entries = crafted.edited(
+        crafted.members(original), crafted._set(["params", "hidden_layer_sizes"], [100_000])
+    )
+    shapes = [(3, 100_000), (100_000,), (100_000, 1), (1,)]
+    weights = [(f"weights/{i}.npy", crafted.npy(np.zeros(s, "f4"))) for i, s in enumerate(shapes)]
+    wide = crafted.write(folder / "wide.kr", [e for e in entries if e[0] == "model.json"] + weights)
+    pd.DataFrame(np.ones((2000, 3)), columns=["a", "b", "c"]).to_csv(
+        folder / "rows.csv", index=False
+    )
+    script = crafted._WIDE_PREDICT.format(limit=int(limit))
+    run = subprocess.run([sys.executable, "-c", script, str(wide), str(folder / "rows.csv"),
+                          str(folder / "out.csv")], capture_output=True, text=True)  # fmt: skip
+    print(f"   3 -> 100,000 -> 1 network, kerasreg predict of 2,000 rows: status and peak MiB "
+          f"{run.stdout.split()}")  # fmt: skip
+    data, rng, seen = original.read_bytes(), random.Random(0), Counter()
+    for _ in range(4000):
+        damaged = bytearray(data)
+        if rng.random() < 0.8:
+            for _ in range(rng.randint(1, 4)):
+                damaged[rng.randrange(len(damaged))] ^= rng.randint(1, 255)
+        else:
+            damaged = damaged[: rng.randrange(len(damaged))]
+        (folder / "damaged.kr").write_bytes(bytes(damaged))
+        try:
+            same = np.array_equal(load(folder / "damaged.kr").predict(X), reg.predict(X))
+            seen["loaded, same model" if same else "LOADED A DIFFERENT MODEL"] += 1
+        except ValueError:
+            seen["ValueError"] += 1
+        except Exception as e:  # noqa: BLE001 - what escapes is the finding
+            seen[type(e).__name__] += 1
+    print(f"   4,000 random damages (1-4 byte XORs, truncations): {dict(seen)}")
+
+
 def main():
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=float, default=8e9, help="RLIMIT_AS for section 5")
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"kerasreg from {os.path.dirname(kerasreg.__file__)}")
     X_tr, X_va, y_tr, y_va = early_stopping()
     units(X_tr, X_va, y_tr, y_va)
     pipelines(X_tr, X_va, y_tr, y_va)
     bad_input(X_tr, y_tr)
+    model_files(args.limit)
 
 
 if __name__ == "__main__":
