@@ -744,14 +744,19 @@ _XLA_MIN_STEPS = 16
 _XLA_MIN_MACS = 250_000
 
 
+def _forced(jit_compile):
+    """True or False for jit_compile True or False (NumPy bools too), None for "auto"."""
+    return None if isinstance(jit_compile, str) else bool(jit_compile)
+
+
 def use_xla(spec, steps_per_epoch, jit_compile="auto"):
     """Whether a fit of spec with this many steps per epoch is compiled by XLA.
 
     ``jit_compile`` True or False decides; ``"auto"`` compiles where it pays,
     and never under an address-space limit (see _address_space_limited).
     """
-    if not (isinstance(jit_compile, str) and jit_compile == "auto"):
-        return bool(jit_compile)
+    if _forced(jit_compile) is not None:
+        return _forced(jit_compile)
     macs = sum(shape[0] * shape[1] for shape in spec.weight_shapes() if len(shape) == 2)
     pays = steps_per_epoch >= _XLA_MIN_STEPS or macs >= _XLA_MIN_MACS
     return pays and not _address_space_limited()
@@ -861,9 +866,8 @@ def train(
     val_padded = _bucket(len(val_data[0]), 1, _MIN_VAL_BUCKET)
     # What a compilation and an epoch's time depend on, beyond the workspace.
     signature = (spec, padded, val_padded, batch_size)
-    forced = not isinstance(jit_compile, str) and bool(jit_compile)
     xla = use_xla(spec, steps_per_epoch, jit_compile) and _xla_budget(
-        (optimizer, loss, *signature), force=forced
+        (optimizer, loss, *signature), force=_forced(jit_compile) is True
     )
     key = (Structure(spec), optimizer, loss, xla)
     # Checked out for this run alone: concurrent fits never share variables.

@@ -233,8 +233,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.2
         Share of the training rows held out, drawn at random with
         ``random_state``, when ``early_stopping`` is on and no
-        ``X_val`` (or ``validation_data``) is passed to :meth:`fit`. With 0, early stopping
-        monitors the training loss.
+        ``X_val`` (or ``validation_data``) is passed to :meth:`fit`. With 0,
+        early stopping monitors the training loss.
 
     patience : int, default=20
         Epochs without improvement before stopping.
@@ -288,8 +288,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         mini-batches per epoch, or large layers; see the user guide), but
         never in a process with an address-space limit (``ulimit -v``,
         ``prlimit --as``) below 16 GiB, where XLA's compiler can fail to
-        start its threads and abort the process. ``False`` always runs a plain TensorFlow graph;
-        ``True`` always compiles.
+        start its threads and abort the process. ``False`` always runs a
+        plain TensorFlow graph; ``True`` always compiles.
 
     Attributes
     ----------
@@ -451,8 +451,8 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             value = getattr(self, name)
             if isinstance(constraint, Interval) and name != "verbose" and _is_bool(value):
                 raise InvalidParameterError(
-                    f"The '{name}' parameter of DenseRegressor must be "
-                    f"{self._parameter_constraints[name][0]}, not a bool. Got {value!r} instead."
+                    f"The '{name}' parameter of DenseRegressor must be {constraint}, not a "
+                    f"bool. Got {value!r} instead."
                 )
         super()._validate_params()
 
