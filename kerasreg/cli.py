@@ -112,11 +112,8 @@ def main(argv=None):
             print(f"kerasreg: error: {_describe(e)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            saved = (
-                f"saved before it: {', '.join(map(str, args.saved))}"
-                if args.saved
-                else ("nothing was saved")
-            )
+            saved = ", ".join(map(str, args.saved))
+            saved = f"saved before it: {saved}" if saved else "nothing was saved"
             print(f"kerasreg: interrupted; {saved}", file=sys.stderr)
             return 130
 
