@@ -144,7 +144,7 @@ def model_files(limit):
     import test_hostile_files as crafted
     from sklearn.datasets import make_regression
 
-    from kerasreg._persistence import load, save
+    from kerasreg import load
 
     print(f"5. model files (peak RSS of a forked child, RLIMIT_AS={limit:.0e})")
     X, y = make_regression(n_samples=80, n_features=3, noise=0.5, random_state=0)
@@ -152,7 +152,7 @@ def model_files(limit):
     reg = DenseRegressor(width=8, depth=1, epochs=3, random_state=0).fit(X, y)
     folder = Path(tempfile.mkdtemp())
     original = folder / "model.kr"
-    save(reg, original)
+    reg.save(original)
     cases = []
     for name, entries, _ in crafted._crafted(crafted.members(original)):
         if isinstance(entries, str):

@@ -16,6 +16,7 @@ _LAZY = {
     "DenseRegressor": "kerasreg._estimator",
     "datasets": "kerasreg.datasets",
     "load": "kerasreg._persistence",
+    "read_metadata": "kerasreg._persistence",
     "TrainingHistoryDisplay": "kerasreg.plotting",
 }
 

@@ -1,184 +1,38 @@
 """DenseRegressor: the Keras regression network as a scikit-learn estimator.
 
 This module holds the scikit-learn contract only: parameters, input
-validation, scaling, the validation split and fitted attributes. The network
-lives in :mod:`kerasreg._network`, training in :mod:`kerasreg._engine`, which
-is imported on the first ``fit`` so that ``import kerasreg`` stays light.
+validation, the validation split and fitted attributes. Input checks are in
+:mod:`kerasreg._validation`, scaling in :mod:`kerasreg._scaling`, the network
+in :mod:`kerasreg._network` (fitted: :mod:`kerasreg._fitted`), training in
+:mod:`kerasreg._engine`, which is imported on the first ``fit`` so that
+``import kerasreg`` stays light.
 """
 
-import copyreg
-import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn import config_context
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils import check_random_state
-
-# scikit-learn has no public home for its parameter constraints yet; these are
-# what its own estimators and `BaseEstimator._validate_params` use.
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from . import _fork  # noqa: F401 - registers its fork hook before TensorFlow starts
-from ._network import ACTIVATIONS, NetworkSpec, forward, initial_weights
-
-try:
-    from sklearn.callback import CallbackSupportMixin, with_callbacks
-except ImportError:  # scikit-learn < 1.9 has no callback API; verbose still works.
-
-    class CallbackSupportMixin:
-        pass
-
-    def with_callbacks(method):
-        return method
-
-
-_NON_NUMERIC_HINT = (
-    "DenseRegressor needs numeric input: encode non-numeric columns first, e.g. "
-    "with sklearn.compose.ColumnTransformer and OneHotEncoder in a Pipeline."
+from ._compat import sklearn as sk_compat
+from ._compat.sklearn import (
+    CallbackSupportMixin,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    with_callbacks,
 )
+from ._fitting import fit_network, validation_rows, warn_stop
+from ._network import NetworkSpec
+from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, fill_choices
+from ._serialization import StateMixin
+from ._validation import check_sample_weight, is_bool, validate
 
 
-def _check_numeric_frame(X, name):
-    """Name a DataFrame's non-numeric columns before NumPy's error does not."""
-    if isinstance(X, pd.DataFrame):
-        if X.shape[1] == 0:
-            raise ValueError(
-                f"Expected {name} with at least one feature column. "
-                f"Received: a DataFrame of shape {X.shape}"
-            )
-        bad = [str(c) for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
-        if bad:
-            raise ValueError(f"{name} has non-numeric columns: {bad}. {_NON_NUMERIC_HINT}")
-
-
-def _check_not_time(a, name):
-    """Refuse dates and durations, which NumPy would pass on as integer time steps."""
-    if isinstance(a, pd.DataFrame):
-        dtypes = a.dtypes
-    elif isinstance(a, (list, tuple)):
-        dtypes = [np.asarray(a).dtype]
-    else:
-        dtypes = [getattr(a, "dtype", None)]
-    for dtype in dtypes:
-        if getattr(dtype, "kind", None) in ("M", "m"):
-            raise ValueError(
-                f"{name} has dtype {dtype}: dates and durations are not numbers the network "
-                "can scale. Convert them to numeric features first, e.g. days since a "
-                "reference date, or the year, month and weekday as columns."
-            )
-
-
-def _validate(estimator, X, y="no_validation", *, reset, name="X"):
-    """`validate_data` with a pointer to the fix for non-numeric input."""
-    _check_not_time(X, name)
-    _check_numeric_frame(X, name)
-    kwargs = dict(reset=reset, dtype=[np.float64, np.float32])
-    if not (isinstance(y, str) and y == "no_validation"):
-        _check_not_time(y, "y" if name == "X" else "y_val")
-        kwargs.update(multi_output=True, y_numeric=True)
-    try:
-        return validate_data(estimator, X, y, **kwargs)
-    except (ValueError, TypeError) as e:
-        msg = str(e)
-        if "could not convert" in msg or "argument must be" in msg:
-            raise type(e)(f"{msg}. {_NON_NUMERIC_HINT}") from e
-        raise
-
-
-def _is_bool(value):
-    return isinstance(value, (bool, np.bool_))
-
-
-# What scikit-learn's callback API keeps on the estimator during fit.
-_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
-
-
-def _scale(scaler, a, dtype=np.float64, chunk_rows=65536):
-    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype``.
-
-    Without the scaler's input validation, which would cost more than a
-    one-row prediction. Computed in float64 a chunk of rows at a time and
-    written into the result, so that values beyond float32's range are scaled
-    before the cast, with no float64 temporary the size of the data.
-    """
-    if scaler is None:
-        return np.array(a, dtype=dtype, order="C")
-    out = np.empty(a.shape, dtype=dtype)
-    for start in range(0, len(a), chunk_rows):
-        rows = slice(start, start + chunk_rows)
-        out[rows] = a[rows] * scaler.scale_ + scaler.min_
-    return out
-
-
-def _check_finite_for_training(name, a):
-    # Finite float64 can still be beyond float32, in which the network trains.
-    if not np.isfinite(a).all():
-        raise ValueError(
-            f"{name} holds values beyond float32's range (about 3.4e38) after scaling, "
-            "which the network cannot train on: values far outside the training rows' "
-            "range, or scale_inputs/scale_target turned off. Rescale the data."
-        )
-
-
-def _fit_scaler(a, name):
-    """A MinMaxScaler fitted on a, which scales every column of non-zero range to [0, 1].
-
-    MinMaxScaler takes a range below 10 * eps (about 2.2e-15, absolute) for a
-    constant column and leaves it unscaled, which would drop the signal of
-    columns measured in small units (m², kg). Here only an exactly constant
-    column keeps the scale 1 (it carries no signal), so that multiplying X or
-    y by any factor changes the predictions by that factor only. Every other
-    column gets MinMaxScaler's own values, bit for bit.
-    """
-    # a is validated and finite already: the scaler need not check it again
-    # (a few ms of a small fit).
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        scaler = MinMaxScaler().fit(a)
-    nonzero = scaler.data_range_ > 0
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        scaler.scale_ = np.where(nonzero, 1.0 / np.where(nonzero, scaler.data_range_, 1.0), 1.0)
-        scaler.min_ = 0.0 - scaler.data_min_ * scaler.scale_
-    # Predictions may leave the training range; leave them headroom.
-    limit = np.finfo(np.float64).max / 1e4
-    if not (scaler.data_range_ < limit).all():
-        raise ValueError(
-            f"The range of {name} (max - min) is too close to float64's limit "
-            f"(above {limit:.1e}) to predict in its units. Rescale {name}."
-        )
-    if not np.isfinite(scaler.scale_).all():
-        tiny = scaler.data_range_[~np.isfinite(scaler.scale_)].min()
-        raise ValueError(
-            f"The range of {name} (max - min) is too small to scale to [0, 1] in float64 "
-            f"({tiny:.1e}). Rescale {name}, e.g. to other units."
-        )
-    return scaler
-
-
-def _unscale(scaler, a):
-    return a if scaler is None else (a - scaler.min_) / scaler.scale_
-
-
-def _check_sample_weight(sample_weight, n_samples):
-    sw = check_array(sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight")
-    if sw.shape != (n_samples,):
-        raise ValueError(
-            f"Expected sample_weight of shape ({n_samples},), one weight per row of X. "
-            f"Received: sample_weight.shape={sw.shape}"
-        )
-    if (sw < 0).any():
-        raise ValueError("Expected non-negative sample_weight. Received negative weights.")
-    if not sw.any():
-        raise ValueError("Expected at least one positive sample_weight. Received all zeros.")
-    return sw
-
-
-class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """A stack of Dense ReLU layers trained with Adam on mean absolute error.
 
     The Keras regression network of the introductory course, as a
@@ -200,8 +54,7 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Explicit sizes such as ``(64, 32)``; when given it replaces
         ``width`` and ``depth``. ``()`` is a linear unit.
 
-    activation : {"relu", "tanh", "sigmoid", "elu", "selu", "softplus", \
-"swish", "linear"}, default="relu"
+    activation : ACTIVATIONS, default="relu"
         Hidden-layer activation. The output layer is always linear.
 
     dropout : float, default=0.0
@@ -211,13 +64,13 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         ``BatchNormalization`` after each hidden layer (after the dropout, as
         in the Keras course).
 
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+    optimizer : OPTIMIZERS, default="adam"
         Keras optimizer, with its defaults apart from the learning rate.
 
     learning_rate : float, default=0.001
         Optimizer step size.
 
-    loss : {"mae", "mse", "huber"}, default="mae"
+    loss : LOSSES, default="mae"
         Training loss, per row averaged over the outputs.
 
     batch_size : int, default=256
@@ -370,9 +223,9 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
-        "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "loss": [StrOptions({"mae", "mse", "huber"})],
+        "loss": [StrOptions(set(LOSSES))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -443,29 +296,31 @@ class DenseRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.jit_compile = jit_compile
 
-    def _validate_params(self):
-        # A bool is an int to Python, and so to scikit-learn's numeric
-        # constraints; verbose=True is an answer (as in scikit-learn), a
-        # width of True is not.
-        for name, (constraint, *_) in self._parameter_constraints.items():
-            value = getattr(self, name)
-            if isinstance(constraint, Interval) and name != "verbose" and _is_bool(value):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of DenseRegressor must be {constraint}, not a "
-                    f"bool. Got {value!r} instead."
-                )
-        super()._validate_params()
+    def _check_params(self):
+        sk_compat.validate_params(self, is_bool)
+        self._layer_sizes()
 
     def _layer_sizes(self):
         if self.hidden_layer_sizes is None:
             return (self.width,) * self.depth
         sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
-        if not all(isinstance(u, Integral) and not _is_bool(u) and u >= 1 for u in sizes):
+        if not all(isinstance(u, Integral) and not is_bool(u) and u >= 1 for u in sizes):
             raise InvalidParameterError(
                 "The 'hidden_layer_sizes' parameter of DenseRegressor must be None or a "
                 f"tuple of positive ints. Got {self.hidden_layer_sizes!r} instead."
             )
         return sizes
+
+    def _network_spec(self, n_features, n_outputs):
+        """The architecture the parameters describe, for these numbers of features and outputs."""
+        return NetworkSpec(
+            n_features=n_features,
+            n_outputs=n_outputs,
+            hidden_layer_sizes=self._layer_sizes(),
+            activation=self.activation,
+            dropout=float(self.dropout),
+            batch_norm=bool(self.batch_norm),
+        )
 
     @with_callbacks
     def fit(
@@ -513,39 +368,22 @@ default=None
         self : DenseRegressor
             The fitted estimator.
         """
-        if validation_data is not None and not (X_val is None and y_val is None):
-            raise ValueError(
-                "Expected the validation rows once: X_val and y_val, or "
-                "validation_data=(X_val, y_val). Received both."
-            )
-        if validation_data is None and (X_val is not None or y_val is not None):
-            if X_val is None or y_val is None:
-                given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
-                raise ValueError(f"{given} is provided, but {missing} was not provided.")
-            validation_data = (X_val, y_val, sample_weight_val)
-        elif sample_weight_val is not None:
-            raise ValueError(
-                "sample_weight_val is provided, but X_val and y_val were not provided."
-                if validation_data is None
-                else "sample_weight_val goes with X_val and y_val; with validation_data, "
-                "give the weights as its third element: (X_val, y_val, sample_weight_val)."
-            )
+        validation_data = validation_rows(validation_data, X_val, y_val, sample_weight_val)
         # A failed fit must leave a previously fitted estimator as it was
         # (but for scikit-learn's callback bookkeeping, torn down after fit).
         saved = dict(self.__dict__)
         try:
             return self._fit(X, y, sample_weight, validation_data)
         except BaseException:
-            live = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_STATE}
+            live = {k: v for k, v in self.__dict__.items() if k in sk_compat.CALLBACK_STATE}
             self.__dict__.clear()
             self.__dict__.update(saved, **live)
             raise
 
     def _fit(self, X, y, sample_weight, validation_data):
-        self._validate_params()
-        sizes = self._layer_sizes()
-        warm = self.warm_start and hasattr(self, "_weights")
-        X, y = _validate(self, X, y, reset=not warm)
+        self._check_params()
+        warm = self.warm_start and hasattr(self, "_fitted")
+        X, y = validate(self, X, y, reset=not warm)
         y_ndim = y.ndim
         try:  # scikit-learn leaves y of numeric strings as strings
             y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
@@ -554,98 +392,13 @@ default=None
         if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
             raise ValueError("Input y contains infinity or a value too large for float64.")
         sw = (
-            np.ones(len(X))
-            if sample_weight is None
-            else _check_sample_weight(sample_weight, len(X))
+            np.ones(len(X)) if sample_weight is None else check_sample_weight(sample_weight, len(X))
         )
         if sample_weight is not None:
             keep = sw > 0
             X, y, sw = X[keep], y[keep], sw[keep]
 
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        local_rng = np.random.RandomState(seed)
-
-        if validation_data is not None:
-            val = self._check_validation_data(validation_data, y.shape[1])
-            val_names = ("X_val", "y_val")
-            train = (X, y, sw)
-        elif self.early_stopping and self.validation_fraction > 0:
-            train, val = self._split(X, y, sw, local_rng)
-            val_names = ("X", "y")
-        else:
-            train, val = (X, y, sw), None
-
-        spec = NetworkSpec(
-            n_features=X.shape[1],
-            n_outputs=y.shape[1],
-            hidden_layer_sizes=sizes,
-            activation=self.activation,
-            dropout=float(self.dropout),
-            batch_norm=bool(self.batch_norm),
-        )
-        if warm:
-            if spec != self._spec:
-                raise ValueError(
-                    "warm_start=True continues the fitted network, but the architecture "
-                    f"changed from {self._spec} to {spec}. Set warm_start=False to start afresh."
-                )
-            x_scaler, y_scaler, weights = self.x_scaler_, self.y_scaler_, self._weights
-        else:
-            x_scaler = _fit_scaler(train[0], "X") if self.scale_inputs else None
-            y_scaler = _fit_scaler(train[1], "y") if self.scale_target else None
-            weights = initial_weights(spec, local_rng)
-
-        def prepare(x, y, w, names):
-            f32 = np.float32
-            x, y = _scale(x_scaler, x, f32), _scale(y_scaler, y, f32)
-            for name, a in zip(names, (x, y)):
-                _check_finite_for_training(name, a)
-            # Weighted means ignore a common factor; dividing by the largest
-            # weight keeps any finite weights within float32.
-            return x, y, (w / w.max()).astype(f32)
-
-        callbacks = list(self.callbacks or [])
-        from ._progress import EpochProgress, EpochTasks
-
-        if self.verbose:
-            callbacks.append(EpochProgress(self.epochs, self.verbose))
-        context = None
-        if hasattr(self, "_init_callback_context"):
-            context = self._init_callback_context(max_subtasks=self.epochs)
-            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
-            if getattr(self, "_skl_callbacks", None):
-
-                def fitted_state(weights):
-                    return self._fitted_state(spec, weights, x_scaler, y_scaler, y_ndim)
-
-                callbacks.append(EpochTasks(context, self, X, y, fitted_state))
-
-        from . import _engine
-
-        try:
-            result = _engine.train(
-                spec,
-                weights,
-                prepare(*train, ("X", "y")),
-                None if val is None else prepare(*val, val_names),
-                optimizer=self.optimizer,
-                learning_rate=float(self.learning_rate),
-                loss=self.loss,
-                batch_size=int(self.batch_size),
-                epochs=int(self.epochs),
-                shuffle=self.shuffle,
-                seed=seed,
-                early_stopping=self.early_stopping,
-                patience=int(self.patience),
-                min_delta=float(self.min_delta),
-                restore_best_weights=self.restore_best_weights,
-                callbacks=callbacks,
-                jit_compile=self.jit_compile,
-            )
-        except _engine.DivergedError as e:
-            raise ValueError(f"DenseRegressor diverged. {e}") from e
-
+        fitted, result, context = fit_network(self, X, y, sw, validation_data, y_ndim, warm)
         history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
         done_before = self.n_iter_ if warm else 0
         history.index = pd.RangeIndex(done_before + 1, done_before + len(history) + 1, name="epoch")
@@ -653,83 +406,23 @@ default=None
             history = pd.concat([self.history_, history])
 
         self.__dict__.pop("_model", None)
-        self.__dict__.update(self._fitted_state(spec, result.weights, x_scaler, y_scaler, y_ndim))
+        self.__dict__.update(self._fitted_attributes(fitted))
         self.history_ = history
         self.n_iter_ = done_before + len(result.history)
         self.best_epoch_ = done_before + result.best_epoch
-        self._warn(result.stop_reason)
-        if context is not None:
-            context.call_on_fit_task_end(estimator=self, X=X, y=y, reconstruction_attributes=dict)
+        warn_stop(self, result.stop_reason)
+        sk_compat.end_fit(context, self, X, y)
         return self
 
     @staticmethod
-    def _fitted_state(spec, weights, x_scaler, y_scaler, y_ndim):
-        """The attributes predict needs, for the given network weights."""
+    def _fitted_attributes(fitted):
+        """The attributes that make the estimator predict with the fitted network."""
         return {
-            "_spec": spec,
-            "_weights": [w.astype(np.float64) for w in weights],
-            "_y_ndim": y_ndim,
-            "x_scaler_": x_scaler,
-            "y_scaler_": y_scaler,
-            "n_outputs_": spec.n_outputs,
+            "_fitted": fitted,
+            "x_scaler_": fitted.x_scaler,
+            "y_scaler_": fitted.y_scaler,
+            "n_outputs_": fitted.spec.n_outputs,
         }
-
-    def _warn(self, stop_reason):
-        if stop_reason == "max_epochs" and self.early_stopping:
-            warnings.warn(
-                f"DenseRegressor reached epochs={self.epochs} before early stopping "
-                f"triggered: the monitored loss improved by more than min_delta within the "
-                f"last patience={self.patience} epochs. Raise epochs to train longer.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        elif stop_reason == "diverged":
-            warnings.warn(
-                f"The loss became NaN or infinite at epoch {self.n_iter_ + 1}; training "
-                f"stopped and the weights of epoch {self.best_epoch_} were restored. "
-                f"Lower learning_rate (now {self.learning_rate}).",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        elif stop_reason == "interrupted":
-            warnings.warn(
-                f"Training interrupted after epoch {self.n_iter_}; the estimator keeps the "
-                "weights reached so far (the best ones with restore_best_weights).",
-                UserWarning,
-                stacklevel=4,
-            )
-
-    def _check_validation_data(self, validation_data, n_outputs):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "Expected validation_data=(X_val, y_val) or (X_val, y_val, sample_weight_val). "
-                f"Received: validation_data of type {type(validation_data).__name__}"
-            )
-        X_val, y_val = _validate(self, *validation_data[:2], reset=False, name="X_val")
-        y_val = y_val.reshape(len(y_val), -1)
-        if y_val.shape[1] != n_outputs:
-            raise ValueError(
-                f"Expected y_val with {n_outputs} output(s), like y. "
-                f"Received: y_val with {y_val.shape[1]}"
-            )
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            sw_val = _check_sample_weight(validation_data[2], len(X_val))
-        else:
-            sw_val = np.ones(len(X_val))
-        return X_val, y_val, sw_val
-
-    def _split(self, X, y, sw, rng):
-        n = len(X)
-        n_val = math.ceil(self.validation_fraction * n)
-        if n_val < 1 or n - n_val < 1:
-            raise ValueError(
-                f"Cannot hold out validation_fraction={self.validation_fraction} of "
-                f"n_samples={n} rows and keep rows to train on. Lower validation_fraction, "
-                "pass X_val and y_val, or set early_stopping=False."
-            )
-        order = rng.permutation(n)
-        tr, va = order[n_val:], order[:n_val]
-        return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
 
     def predict(self, X):
         """Predict targets for X, in the original units of y.
@@ -744,14 +437,7 @@ default=None
             float64; 1-D when the model was fitted on a 1-D y.
         """
         check_is_fitted(self)
-        X = _validate(self, X, reset=False)
-        y = _unscale(self.y_scaler_, forward(self._spec, self._weights, _scale(self.x_scaler_, X)))
-        if not np.isfinite(y).all():
-            raise ValueError(
-                "Predictions overflow float64 in y's units: X lies too far outside the "
-                "range of the rows seen in fit, or y's range is near float64's limit."
-            )
-        return y.ravel() if self._y_ndim == 1 else y
+        return self._fitted.predict(validate(self, X, reset=False))
 
     def save(self, path, *, target_names=None):
         """Save the fitted estimator to one file, without pickle.
@@ -794,70 +480,50 @@ default=None
         >>> bool((loaded.predict(X) == reg.predict(X)).all())
         True
         """
-        from ._persistence import save
+        from . import _model_file
 
-        save(self, path, target_names=target_names)
+        check_is_fitted(self)
+        fitted = self._fitted
+        if self._network_spec(fitted.spec.n_features, fitted.spec.n_outputs) != fitted.spec:
+            raise ValueError(
+                "The architecture parameters changed since fit: the fitted network is "
+                f"{fitted.spec}, the parameters now describe "
+                f"{self._network_spec(fitted.spec.n_features, fitted.spec.n_outputs)}. "
+                "Set them back, or refit, before saving."
+            )
+        if target_names is not None:
+            target_names = [str(name) for name in target_names]
+            if len(target_names) != self.n_outputs_:
+                raise ValueError(
+                    f"Expected one target name per output ({self.n_outputs_}). "
+                    f"Received: target_names={target_names}"
+                )
+        _model_file.write(
+            path, fitted, params=self.get_params(deep=False),
+            feature_names=getattr(self, "feature_names_in_", None), history=self.history_,
+            n_iter=self.n_iter_, best_epoch=self.best_epoch_, target_names=target_names,
+        )  # fmt: skip
+
+    def _set_fitted_state(self, fitted, attributes):
+        """Become fitted with a FittedNetwork and fitted attributes (a loaded model file's)."""
+        self.__dict__.pop("_model", None)
+        self.__dict__.update(self._fitted_attributes(fitted), **attributes)
 
     @property
     def model_(self):
-        if "_weights" not in self.__dict__:
+        if "_fitted" not in self.__dict__:
             raise NotFittedError(
                 "This DenseRegressor instance is not fitted yet. Call 'fit' first."
             )
         if "_model" not in self.__dict__:
-            from ._network import build_model
-
-            self._model = build_model(self._spec, [w.astype(np.float32) for w in self._weights])
+            self._model = self._fitted.keras_model()
         return self._model
-
-    def _state(self):
-        state = dict(super().__getstate__())
-        # The Keras model is rebuilt from the weights on demand.
-        state.pop("_model", None)
-        return state
-
-    def __reduce_ex__(self, protocol):
-        # pickle, joblib and copy: the whole state, Keras callbacks included.
-        return copyreg.__newobj__, (type(self),), self._state()
-
-    def __getstate__(self):
-        """The state as plain data, for serializers that read it directly.
-
-        skops persists an estimator from its ``__getstate__`` and refuses
-        types it does not know: ``history_`` is given as NumPy arrays (a
-        DataFrame is not plain data) and the Keras ``callbacks`` as None,
-        with a warning, as :meth:`save` does. pickle, joblib and ``copy`` go
-        through ``__reduce_ex__`` and keep everything.
-        """
-        state = self._state()
-        history = state.get("history_")
-        if isinstance(history, pd.DataFrame):
-            state["history_"] = {
-                "epoch": history.index.to_numpy(np.int64),
-                **{column: history[column].to_numpy(np.float64) for column in history},
-            }
-        if state.get("callbacks"):
-            warnings.warn(
-                f"callbacks={state['callbacks']!r} are Keras objects, not plain data: "
-                "saved as callbacks=None. Set them again after loading.",
-                UserWarning,
-                stacklevel=2,
-            )
-            state["callbacks"] = None
-        return state
-
-    def __setstate__(self, state):
-        history = state.get("history_")
-        if isinstance(history, dict):  # from __getstate__
-            n = len(history["epoch"])
-            epochs = pd.RangeIndex(1, n + 1, name="epoch")
-            if not np.array_equal(history["epoch"], epochs):
-                epochs = pd.Index(history["epoch"], name="epoch")
-            columns = {c: history[c] for c in ("loss", "val_loss")}
-            state = {**state, "history_": pd.DataFrame(columns, index=epochs)}
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+# The choices in the docstring are the registry's.
+DenseRegressor.__doc__ = fill_choices(DenseRegressor.__doc__)

@@ -11,7 +11,8 @@ usual, and ``predict`` (NumPy only) works in any child.
 """
 
 import os
-import sys
+
+from ._compat.tensorflow import runtime_started
 
 _forked_from_tensorflow = False
 
@@ -24,19 +25,9 @@ FORK_MESSAGE = (
 )
 
 
-def _tensorflow_started():
-    # The eager context, if TensorFlow is imported: a private attribute, read
-    # only here; where it is missing, assume the runtime started.
-    context = sys.modules.get("tensorflow.python.eager.context")
-    if context is None:
-        return False
-    ctx = context.context_safe()
-    return ctx is not None and bool(getattr(ctx, "_initialized", True))
-
-
 def _after_fork_in_child():
     global _forked_from_tensorflow
-    _forked_from_tensorflow = _forked_from_tensorflow or _tensorflow_started()
+    _forked_from_tensorflow = _forked_from_tensorflow or runtime_started()
 
 
 def check_not_forked():

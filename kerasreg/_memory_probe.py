@@ -1,12 +1,14 @@
-#!/usr/bin/env python
-"""Memory of many fits in one process: does RSS stay bounded?
+"""A memory probe: many fits in one process, does RSS stay bounded?
+
+``tests/test_memory.py`` runs it in a fresh process (``python -m
+kerasreg._memory_probe``), and so does ``benchmarks/memory.py`` for longer runs.
 
 Runs ``--fits N`` fits of DenseRegressor in this process, cycling over
 architectures, on tiny data with ``epochs=2, early_stopping=False``. By
 default: depths 1, 2, 3 x widths 4, 8, 16, 32, 64. The engine keeps one traced
 workspace per network structure (here: per depth), so workspaces are evicted
 and new ones traced only with more depths than its cache keeps idle
-(``kerasreg._engine.POOL.max_idle``, 32; ``--max-idle`` lowers it); XLA, where
+(``settings.idle_workspaces``, 32; ``--max-idle`` lowers it); XLA, where
 the engine uses it (``--batch-size 8`` or less), compiles once per architecture.
 Prints the resident set size (VmRSS from ``/proc/self/status``) after fit 10,
 20, 50, 100, then every 100 and at the end, the growth since fit 10, the
@@ -14,11 +16,11 @@ workspaces traced and XLA programs compiled so far, the number of memory
 mappings (the kernel stops a process at ``vm.max_map_count``, 65530 by
 default) and fits per second.
 
-Run from the repository root::
+Run::
 
-    python benchmarks/memory.py --fits 200
-    python benchmarks/memory.py --fits 500 --json /tmp/memory.json
-    python benchmarks/memory.py --fits 200 --depths 1,2,3,4,5,6 --max-idle 4  # evicts
+    python -m kerasreg._memory_probe --fits 200
+    python -m kerasreg._memory_probe --fits 500 --json /tmp/memory.json
+    python -m kerasreg._memory_probe --fits 200 --depths 1,2,3,4,5,6 --max-idle 4  # evicts
 
 With ``--order cycle`` (the default) the architectures come round in turn: with
 more structures than the cache holds, every fit misses the cache and builds and
@@ -48,11 +50,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-# Measure the checkout this script lives in, installed or not.
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
 def _status_kib(field):
@@ -137,42 +134,36 @@ def run(
 ):  # fmt: skip
     from sklearn.datasets import make_regression
 
-    from kerasreg import DenseRegressor, _engine
+    from kerasreg import DenseRegressor
+    from kerasreg._engine import POOL, XLA_BUDGET, settings
+    from kerasreg._engine.cache import use_xla
 
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     if max_idle is not None:
-        _engine.POOL.max_idle = max_idle
+        settings.idle_workspaces = max_idle  # this process is the probe's alone
     depths = list(depths)
     if widths is None:
         widths = list(BASE_WIDTHS)
     X, y = make_regression(n_samples=rows, n_features=features, noise=1.0, random_state=0)
     plan = architectures(widths, depths, order, n_fits, block)
 
-    # Count workspaces built (each is a trace), without changing the engine;
-    # XLA compilations are the engine's set of compiled signatures.
-    built = {"n": 0}
-    workspace_init = _engine._Workspace.__init__
-
-    def counting_init(self, *args, **kwargs):
-        built["n"] += 1
-        workspace_init(self, *args, **kwargs)
-
-    _engine._Workspace.__init__ = counting_init
+    # Workspaces built (each is a trace) and XLA compilations, as the engine counts them.
+    traces_start = POOL.created
 
     from kerasreg._network import NetworkSpec
 
     # Whether these fits compile with XLA: the engine's choice, per architecture.
     steps = -(-rows // batch_size)
-    modes = {_engine.use_xla(NetworkSpec(features, 1, (w,) * d), steps) for w, d in set(plan)}
+    modes = {use_xla(NetworkSpec(features, 1, (w,) * d), steps) for w, d in set(plan)}
     xla = {frozenset([True]): "XLA", frozenset([False]): "plain graphs"}.get(
         frozenset(modes), "XLA and plain graphs"
     )
     gc.collect()
     rss_start = rss_mib()
-    xla_start = len(_engine._xla_programs)
+    xla_start = len(XLA_BUDGET)
     say(
         f"{n_fits} fits, {len(set(plan))} architectures (widths {widths} x depths {depths}, "
-        f"order {order}), cache max_idle={_engine.POOL.max_idle}, {rows} rows x {features} "
+        f"order {order}), cache max_idle={settings.idle_workspaces}, {rows} rows x {features} "
         f"features, batch_size={batch_size} ({xla}), epochs=2; RSS before the first fit "
         f"{rss_start:.1f} MiB"
     )
@@ -184,38 +175,36 @@ def run(
     marks = checkpoints(n_fits)
     start = last_time = time.perf_counter()
     last_fit = 0
-    try:
-        for i, (width, depth) in enumerate(plan, 1):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                DenseRegressor(
-                    width=width, depth=depth, epochs=2, batch_size=batch_size,
-                    early_stopping=False, random_state=i,
-                ).fit(X, y)  # fmt: skip
-            if i in marks:
-                release_free_memory()
-                now, rss, maps = time.perf_counter(), rss_mib(), map_count()
-                base = next((r["rss_mib"] for r in readings if r["fit"] == 10), rss)
-                xla_programs = len(_engine._xla_programs) - xla_start
-                readings.append(
-                    dict(
-                        fit=i,
-                        rss_mib=rss,
-                        elapsed_s=now - start,
-                        traces=built["n"],
-                        xla_programs=xla_programs,
-                        maps=maps,
-                    )  # fmt: skip
-                )
-                rate = (i - last_fit) / (now - last_time)
-                say(
-                    f"{i:>6} {width:>4}x{depth:<3} {rss:>9.1f} {rss - base:>+8.1f} "
-                    f"{built['n']:>7} {xla_programs:>5} {maps if maps is not None else '?':>7} "
-                    f"{now - start:>8.1f} {rate:>7.1f}"
-                )
-                last_time, last_fit = now, i
-    finally:
-        _engine._Workspace.__init__ = workspace_init
+    for i, (width, depth) in enumerate(plan, 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            DenseRegressor(
+                width=width, depth=depth, epochs=2, batch_size=batch_size,
+                early_stopping=False, random_state=i,
+            ).fit(X, y)  # fmt: skip
+        if i in marks:
+            release_free_memory()
+            now, rss, maps = time.perf_counter(), rss_mib(), map_count()
+            base = next((r["rss_mib"] for r in readings if r["fit"] == 10), rss)
+            xla_programs = len(XLA_BUDGET) - xla_start
+            readings.append(
+                dict(
+                    fit=i,
+                    rss_mib=rss,
+                    elapsed_s=now - start,
+                    traces=POOL.created - traces_start,
+                    xla_programs=xla_programs,
+                    maps=maps,
+                )  # fmt: skip
+            )
+            rate = (i - last_fit) / (now - last_time)
+            say(
+                f"{i:>6} {width:>4}x{depth:<3} {rss:>9.1f} {rss - base:>+8.1f} "
+                f"{POOL.created - traces_start:>7} {xla_programs:>5} "
+                f"{maps if maps is not None else '?':>7} "
+                f"{now - start:>8.1f} {rate:>7.1f}"
+            )
+            last_time, last_fit = now, i
 
     elapsed = time.perf_counter() - start
     at_10 = next((r["rss_mib"] for r in readings if r["fit"] == 10), None)
@@ -227,8 +216,8 @@ def run(
         order=order,
         batch_size=batch_size,
         compiled=xla,
-        max_idle=_engine.POOL.max_idle,
-        traces=built["n"],
+        max_idle=settings.idle_workspaces,
+        traces=POOL.created - traces_start,
         xla_programs=readings[-1]["xla_programs"],
         rss_start_mib=rss_start,
         rss_after_10_mib=at_10,
@@ -245,7 +234,7 @@ def run(
     say(
         f"RSS after fit 10: {at_10 if at_10 is None else round(at_10, 1)} MiB, after fit {n_fits}: "
         f"{end:.1f} MiB, growth after the first 10 fits: {growth}; peak "
-        f"{summary['peak_rss_mib'] or float('nan'):.1f} MiB; {built['n']} traces; "
+        f"{summary['peak_rss_mib'] or float('nan'):.1f} MiB; {summary['traces']} traces; "
         f"{summary['maps_end']} memory mappings (vm.max_map_count {summary['max_map_count']}); "
         f"{elapsed:.1f} s, {n_fits / elapsed:.2f} fits/s"
     )
@@ -275,7 +264,7 @@ def main(argv=None):
         "16+ steps per epoch for which the engine compiles with XLA",
     )
     parser.add_argument(
-        "--max-idle", type=int, help="set kerasreg._engine.POOL.max_idle (default: as shipped)"
+        "--max-idle", type=int, help="idle workspaces the engine keeps (default: as shipped, 32)"
     )
     parser.add_argument("--json", help="also write the readings to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="print nothing (with --json)")

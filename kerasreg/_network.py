@@ -17,52 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._registry import ACTIVATIONS
+
 # Keras's BatchNormalization default; the NumPy forward pass must match it.
 BATCH_NORM_EPSILON = 1e-3
-
-
-def _relu(z):
-    return np.maximum(z, 0.0)
-
-
-def _sigmoid(z):
-    # Split by sign so that exp never overflows.
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
-
-
-def _elu(z):
-    return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
-
-
-def _selu(z):
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
-    return scale * np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
-
-
-def _softplus(z):
-    return np.logaddexp(0.0, z)
-
-
-def _swish(z):
-    return z * _sigmoid(z)
-
-
-#: Hidden-layer activations, by their Keras names, with their NumPy twins.
-ACTIVATIONS = {
-    "relu": _relu,
-    "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "elu": _elu,
-    "selu": _selu,
-    "softplus": _softplus,
-    "swish": _swish,
-    "linear": lambda z: z,
-}
 
 
 @dataclass(frozen=True)
@@ -145,8 +103,10 @@ def build_model(spec, weights=None, dropout_seeds=None):
     -------
     keras.Sequential
     """
-    import keras
-    from keras import layers
+    from ._compat.tensorflow import import_quietly
+
+    keras = import_quietly("keras")
+    layers = keras.layers
 
     # Fixed names (Keras would number them per process: dense_17, ...) keep
     # every model of an architecture alike, down to TensorFlow's op caches.
@@ -196,7 +156,7 @@ def forward(spec, weights, X, chunk_rows=4096):
     -------
     ndarray of shape (n_samples, n_outputs), float64
     """
-    act = ACTIVATIONS[spec.activation]
+    act = ACTIVATIONS[spec.activation].numpy
     widest = max((spec.n_features, spec.n_outputs, *spec.hidden_layer_sizes))
     chunk_rows = max(1, min(chunk_rows, _FORWARD_BUDGET_BYTES // (8 * widest)))
     out = np.empty((X.shape[0], spec.n_outputs), dtype=np.float64)

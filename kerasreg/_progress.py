@@ -3,7 +3,10 @@
 import sys
 import time
 
-import keras
+from ._compat import sklearn as sk_compat
+from ._compat.tensorflow import import_quietly
+
+keras = import_quietly("keras")
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -85,16 +88,12 @@ class EpochTasks(keras.callbacks.Callback):
         self.fitted_state = fitted_state
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._task = self.context.subcontext(task_name="epoch")
-        self._task.call_on_fit_task_begin(estimator=self.estimator, X=self.X, y=self.y)
+        self._task = sk_compat.epoch_begin(self.context, self.estimator, self.X, self.y)
 
     def on_epoch_end(self, epoch, logs=None):
-        stop = self._task.call_on_fit_task_end(
-            estimator=self.estimator,
-            X=self.X,
-            y=self.y,
-            metadata=dict(logs or {}),
-            reconstruction_attributes=lambda: self.fitted_state(self.model.get_weights()),
-        )
+        stop = sk_compat.epoch_end(
+            self._task, self.estimator, self.X, self.y, logs,
+            lambda: self.fitted_state(self.model.get_weights()),
+        )  # fmt: skip
         if stop:
             self.model.stop_training = True

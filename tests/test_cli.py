@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from kerasreg._persistence import load, read_metadata, save
+from kerasreg import load, read_metadata
 from kerasreg.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def test_predict_with_a_model_fitted_on_arrays(model, csv, tmp_path, capsys):
     # in order, and the output column is called "prediction".
     est = load(model)
     del est.feature_names_in_
-    save(est, tmp_path / "arrays.kr")
+    est.save(tmp_path / "arrays.kr")
     status, printed, err = run(capsys, "predict", tmp_path / "arrays.kr", csv)
     assert status == 2 and "expects 3 feature columns. Received: 4 columns" in err
     pd.read_csv(csv).drop(columns="y").to_csv(tmp_path / "X.csv", index=False)
@@ -149,7 +149,7 @@ def test_search_ranks_and_saves_the_best(csv, tmp_path, capsys):
     assert len(results) == 2 and "mean_test_score" in results
     best = results.loc[results.rank_test_score == 1, "param_width"].item()
     assert f"best: width={best}, depth=1, batch_size=16" in stdout
-    assert load(out)._spec.hidden_layer_sizes == (best,)
+    assert load(out).model_.layers[0].units == best
 
 
 def test_help_and_version_run_as_a_module():
@@ -331,3 +331,25 @@ def test_ctrl_c_stops_search_and_ranks_nothing(tmp_path):
     assert "kerasreg: interrupted; nothing was saved" in err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_options_come_from_the_estimator():
+    # The command line reads DenseRegressor's defaults and help from its
+    # source without importing it (so that --help is instant): they must
+    # equal the imported class's.
+    import inspect
+
+    from kerasreg import DenseRegressor
+    from kerasreg._cli_options import defaults, descriptions
+
+    assert defaults() == DenseRegressor().get_params()
+    documented = inspect.getdoc(DenseRegressor)
+    for name, (kind, sentence) in descriptions().items():
+        assert f"{name} : {kind}" in documented
+        assert sentence
+    help_text = subprocess.run(
+        [sys.executable, "-m", "kerasreg", "train", "--help"], capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    assert "units in each hidden layer (512)" in help_text
+    assert "(a new seed each run)" in help_text

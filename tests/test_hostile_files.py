@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_regression
 
-from kerasreg import DenseRegressor
-from kerasreg._persistence import load, read_metadata, save
+from kerasreg import DenseRegressor, load, read_metadata
 from kerasreg.cli import main
 
 # Peak RSS allowed to a child loading one crafted file (the parent, with
@@ -42,7 +41,7 @@ def fitted():
 @pytest.fixture(scope="module")
 def original(fitted, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.kr"
-    save(fitted[0], path)
+    fitted[0].save(path)
     return path
 
 
@@ -200,7 +199,7 @@ _CHILDREN = (
     + """
 import json, os, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, resource.RLIM_INFINITY))
-from kerasreg._persistence import load
+from kerasreg import load
 for path in sys.argv[1:]:
     read, write = os.pipe()
     pid = os.fork()

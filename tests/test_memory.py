@@ -1,8 +1,8 @@
 """Many fits in one process keep its memory bounded.
 
-Runs a small ``benchmarks/memory.py`` in a fresh subprocess (so that this
-session's TensorFlow state and earlier tests do not count) and reads its
-readings of the resident set size (VmRSS).
+Runs kerasreg's memory probe (``python -m kerasreg._memory_probe``) in a
+fresh subprocess (so that this session's TensorFlow state and earlier tests
+do not count) and reads its readings of the resident set size (VmRSS).
 
 The run: widths 4, 8 x depths 1 to 6 are twelve architectures of six
 structures (the engine traces one workspace per structure, whatever the
@@ -29,8 +29,6 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "memory.py"
-
 FITS = 150
 BLOCK = 2
 MAX_IDLE = 4
@@ -50,7 +48,7 @@ def _run(tmp_path_factory, fits, block, batch_size, widths="4,8", depths="1,2,3,
     args = ["--fits", str(fits), "--widths", widths, "--depths", depths]
     args += ["--max-idle", str(MAX_IDLE), "--batch-size", str(batch_size)]
     args += ["--order", "warm-blocks", "--block", str(block), "--json", str(out), "--quiet"]
-    subprocess.run([sys.executable, str(BENCHMARK), *args], check=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "kerasreg._memory_probe", *args], check=True, timeout=600)
     result = json.loads(out.read_text())
     readings = {
         r["fit"]: (round(r["rss_mib"], 1), r["traces"], r["xla_programs"])
@@ -100,7 +98,7 @@ def test_rss_per_new_graph_workspace_is_bounded(run):
     strict=True,
     reason="each XLA compilation leaves ~5 MiB behind (TensorFlow keeps every "
     "compiled program; the engine compiles with XLA only where it pays, and stops "
-    "after _engine._XLA_PROGRAMS); see benchmarks/memory.py",
+    "after settings.xla_programs); see kerasreg._memory_probe",
 )
 def test_rss_per_xla_compilation_is_bounded(tmp_path_factory):
     # Batches of 4: 32 steps per epoch, compiled with XLA. 30 widths, each

@@ -12,26 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import joblib
 import numpy as np
 import pytest
-from sklearn.datasets import make_regression
+from helpers import tiny
 from sklearn.model_selection import GridSearchCV
-
-from kerasreg import DenseRegressor
 
 GRID = {"width": [4, 8], "depth": [1, 2]}
 # Dask workers are fresh processes that import TensorFlow and trace every
 # architecture they meet: two architectures keep the test short.
 DASK_GRID = {"width": [4, 8], "depth": [1]}
-
-
-def tiny(**params):
-    defaults = dict(width=8, depth=1, epochs=5, random_state=0)
-    return DenseRegressor(**{**defaults, **params})
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_regression(n_samples=160, n_features=4, noise=0.5, random_state=0)
-    return X, y
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ import pytest
 from sklearn.datasets import make_regression
 from sklearn.exceptions import NotFittedError
 
-from kerasreg import DenseRegressor, _persistence
-from kerasreg._persistence import load, read_metadata, save
+from kerasreg import DenseRegressor, load, read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,7 +49,7 @@ def multi_model():
 @pytest.fixture
 def saved(frame_model, tmp_path):
     path = tmp_path / "model.kr"
-    save(frame_model[0], path, target_names=["y"])
+    frame_model[0].save(path, target_names=["y"])
     return path
 
 
@@ -74,18 +73,17 @@ def edit_json(src, dst, change):
 @pytest.mark.parametrize("fixture", ["frame_model", "multi_model"])
 def test_round_trip_predicts_identically(fixture, request, tmp_path):
     reg, X = request.getfixturevalue(fixture)
-    save(reg, tmp_path / "m.kr")
+    reg.save(tmp_path / "m.kr")
     loaded = load(tmp_path / "m.kr")
 
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
     assert loaded.predict(X).shape == reg.predict(X).shape
     assert loaded.get_params() == reg.get_params()
-    assert loaded._spec == reg._spec
-    for name in ("n_features_in_", "n_outputs_", "n_iter_", "best_epoch_", "_y_ndim"):
+    for name in ("n_features_in_", "n_outputs_", "n_iter_", "best_epoch_"):
         assert getattr(loaded, name) == getattr(reg, name)
     pd.testing.assert_frame_equal(loaded.history_, reg.history_)
-    for a, b in zip(loaded._weights, reg._weights, strict=True):
-        assert a.dtype == np.float64
+    assert loaded.model_.get_config() == reg.model_.get_config()
+    for a, b in zip(loaded.model_.get_weights(), reg.model_.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     for scaler in ("x_scaler_", "y_scaler_"):
         if getattr(reg, scaler) is None:
@@ -125,7 +123,7 @@ def test_unsaveable_params_are_stored_as_none_with_a_note(frame_model, tmp_path)
     reg = copy.deepcopy(frame_model[0])
     reg.set_params(random_state=np.random.RandomState(0), callbacks=[object()])
     with pytest.warns(UserWarning, match="cannot be stored as JSON"):
-        save(reg, tmp_path / "m.kr")
+        reg.save(tmp_path / "m.kr")
     loaded = load(tmp_path / "m.kr")
     assert loaded.random_state is None and loaded.callbacks is None
     notes = read_metadata(tmp_path / "m.kr")["notes"]
@@ -134,14 +132,12 @@ def test_unsaveable_params_are_stored_as_none_with_a_note(frame_model, tmp_path)
 
 def test_save_checks_its_input(frame_model, tmp_path):
     with pytest.raises(NotFittedError):
-        save(DenseRegressor(), tmp_path / "m.kr")
-    with pytest.raises(TypeError, match="Expected a DenseRegressor"):
-        save(object(), tmp_path / "m.kr")
+        DenseRegressor().save(tmp_path / "m.kr")
     with pytest.raises(ValueError, match="one target name per output"):
-        save(frame_model[0], tmp_path / "m.kr", target_names=["a", "b"])
+        frame_model[0].save(tmp_path / "m.kr", target_names=["a", "b"])
     changed = copy.deepcopy(frame_model[0]).set_params(width=16)
     with pytest.raises(ValueError, match="architecture parameters changed since fit"):
-        save(changed, tmp_path / "m.kr")
+        changed.save(tmp_path / "m.kr")
     assert not any(tmp_path.iterdir())
 
 
@@ -151,9 +147,9 @@ def test_interrupted_save_leaves_the_old_file(frame_model, saved, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(_persistence.zipfile.ZipFile, "writestr", fail)
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", fail)
     with pytest.raises(OSError, match="No space left"):
-        save(frame_model[0], saved)
+        frame_model[0].save(saved)
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == ["model.kr"]
 
@@ -258,8 +254,8 @@ def test_loading_needs_no_tensorflow(frame_model, saved, tmp_path):
     np.save(tmp_path / "X.npy", X.to_numpy())
     code = f"""
 import sys, numpy as np, pandas as pd
-import kerasreg._persistence as p
-m = p.load({str(saved)!r})
+import kerasreg
+m = kerasreg.load({str(saved)!r})
 X = pd.DataFrame(np.load({str(tmp_path / "X.npy")!r}), columns={list(X.columns)!r})
 np.save({str(tmp_path / "pred.npy")!r}, m.predict(X))
 assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFlow imported"

@@ -5,7 +5,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_regression
 from sklearn.exceptions import NotFittedError
 
 from kerasreg import DenseRegressor
@@ -18,11 +17,6 @@ plt = pytest.importorskip("matplotlib.pyplot")
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_regression(n_samples=120, n_features=4, noise=0.5, random_state=0)
 
 
 @pytest.fixture(scope="module")

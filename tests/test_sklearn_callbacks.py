@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV
 
 from kerasreg import DenseRegressor
@@ -33,11 +32,6 @@ class Record:
 
 class RecordPropagated(Record, callback.AutoPropagatedCallback):
     pass
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_regression(n_samples=60, n_features=3, noise=0.1, random_state=0)
 
 
 def _small():

@@ -57,7 +57,7 @@ def update(best, wait, best_epoch, epoch, monitored, min_delta, patience):
     Examples
     --------
     >>> import tensorflow as tf
-    >>> from kerasreg._early_stopping import update
+    >>> from kerasreg._engine.early_stopping import update
     >>> state = (tf.constant(0.0), tf.constant(0), tf.constant(0))
     >>> for epoch, loss in enumerate([0.5, 0.4995, 0.498], start=1):
     ...     *state, improved, stop = update(*state, tf.constant(epoch), tf.constant(loss),

@@ -8,11 +8,9 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras_reference import keras_stop
-from sklearn.model_selection import train_test_split
 
 from kerasreg import DenseRegressor
-from kerasreg._early_stopping import update
-from kerasreg.datasets import load_red_wine
+from kerasreg._engine.early_stopping import update
 
 _update = tf.function(update)
 
@@ -83,17 +81,11 @@ def test_rule_on_known_sequences(losses, min_delta, patience, expected):
     assert kerasreg_stop(losses, min_delta, patience) == expected
 
 
-@pytest.fixture(scope="module")
-def wine():
-    X, y = load_red_wine(return_X_y=True)
-    return train_test_split(X, y, test_size=0.3, random_state=0)
-
-
 @pytest.mark.parametrize("min_delta, patience", [(0.001, 5), (0.0, 3), (0.01, 2)])
-def test_fit_stops_where_keras_stops_on_its_own_losses(wine, min_delta, patience):
+def test_fit_stops_where_keras_stops_on_its_own_losses(wine_split, min_delta, patience):
     # A real fit's val_loss replayed through Keras's EarlyStopping: the same
     # number of epochs run and the same best epoch.
-    X_train, X_val, y_train, y_val = wine
+    X_train, X_val, y_train, y_val = wine_split
     reg = DenseRegressor(
         width=16, depth=1, batch_size=64, epochs=300, min_delta=min_delta, patience=patience,
         random_state=0,
@@ -103,8 +95,8 @@ def test_fit_stops_where_keras_stops_on_its_own_losses(wine, min_delta, patience
     assert (reg.n_iter_, reg.best_epoch_) == keras_stop(losses, min_delta, patience)
 
 
-def test_fit_without_early_stopping_reports_keras_best_epoch(wine):
-    X_train, X_val, y_train, y_val = wine
+def test_fit_without_early_stopping_reports_keras_best_epoch(wine_split):
+    X_train, X_val, y_train, y_val = wine_split
     reg = DenseRegressor(
         width=8, depth=1, batch_size=128, epochs=40, early_stopping=False, random_state=0
     ).fit(X_train, y_train, validation_data=(X_val, y_val))

@@ -1,0 +1,179 @@
+"""From validated data to a fitted network: validation rows, scalers, the engine's run.
+
+What :meth:`DenseRegressor.fit` does between checking its input and setting
+its fitted attributes, in the order it happens: the validation rows (given,
+or held out), the scalers (or the warm start's), the initial weights, the
+callbacks, the engine's training run, and the warnings about how it ended.
+"""
+
+import math
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._compat import sklearn as sk_compat
+from ._fitted import FittedNetwork
+from ._network import initial_weights
+from ._scaling import check_finite_for_training, fit_scaler, scale
+from ._validation import check_sample_weight, validate
+
+
+def validation_rows(validation_data, X_val, y_val, sample_weight_val):
+    """fit's validation rows, given either way, as validation_data (or None)."""
+    if validation_data is not None and not (X_val is None and y_val is None):
+        raise ValueError(
+            "Expected the validation rows once: X_val and y_val, or "
+            "validation_data=(X_val, y_val). Received both."
+        )
+    if validation_data is None and (X_val is not None or y_val is not None):
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        validation_data = (X_val, y_val, sample_weight_val)
+    elif sample_weight_val is not None:
+        raise ValueError(
+            "sample_weight_val is provided, but X_val and y_val were not provided."
+            if validation_data is None
+            else "sample_weight_val goes with X_val and y_val; with validation_data, "
+            "give the weights as its third element: (X_val, y_val, sample_weight_val)."
+        )
+    return validation_data
+
+
+def check_validation_data(est, validation_data, n_outputs):
+    """(X_val, y_val, sample_weight_val) validated as fit's X and y are."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            "Expected validation_data=(X_val, y_val) or (X_val, y_val, sample_weight_val). "
+            f"Received: validation_data of type {type(validation_data).__name__}"
+        )
+    X_val, y_val = validate(est, *validation_data[:2], reset=False, name="X_val")
+    y_val = y_val.reshape(len(y_val), -1)
+    if y_val.shape[1] != n_outputs:
+        raise ValueError(
+            f"Expected y_val with {n_outputs} output(s), like y. "
+            f"Received: y_val with {y_val.shape[1]}"
+        )
+    if len(validation_data) == 3 and validation_data[2] is not None:
+        sw_val = check_sample_weight(validation_data[2], len(X_val))
+    else:
+        sw_val = np.ones(len(X_val))
+    return X_val, y_val, sw_val
+
+
+def holdout(X, y, sw, fraction, rng):
+    """Training and validation rows: a random ``fraction`` held out, as Keras's validation_split."""
+    n = len(X)
+    n_val = math.ceil(fraction * n)
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"Cannot hold out validation_fraction={fraction} of "
+            f"n_samples={n} rows and keep rows to train on. Lower validation_fraction, "
+            "pass X_val and y_val, or set early_stopping=False."
+        )
+    order = rng.permutation(n)
+    tr, va = order[n_val:], order[:n_val]
+    return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
+
+
+def fit_network(est, X, y, sw, validation_data, y_ndim, warm):
+    """Train est's network on validated X, y, sw; returns (FittedNetwork, TrainResult, context).
+
+    ``context`` is scikit-learn's callback context of the fit (or None), begun here.
+    """
+    rng = check_random_state(est.random_state)
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    local_rng = np.random.RandomState(seed)
+
+    if validation_data is not None:
+        val = check_validation_data(est, validation_data, y.shape[1])
+        val_names = ("X_val", "y_val")
+        train = (X, y, sw)
+    elif est.early_stopping and est.validation_fraction > 0:
+        train, val = holdout(X, y, sw, est.validation_fraction, local_rng)
+        val_names = ("X", "y")
+    else:
+        train, val = (X, y, sw), None
+
+    spec = est._network_spec(X.shape[1], y.shape[1])
+    if warm:
+        fitted = est._fitted
+        if spec != fitted.spec:
+            raise ValueError(
+                "warm_start=True continues the fitted network, but the architecture "
+                f"changed from {fitted.spec} to {spec}. Set warm_start=False to start afresh."
+            )
+        x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
+    else:
+        x_scaler = fit_scaler(train[0], "X") if est.scale_inputs else None
+        y_scaler = fit_scaler(train[1], "y") if est.scale_target else None
+        weights = initial_weights(spec, local_rng)
+
+    def prepare(x, y, w, names):
+        f32 = np.float32
+        x, y = scale(x_scaler, x, f32), scale(y_scaler, y, f32)
+        for name, a in zip(names, (x, y)):
+            check_finite_for_training(name, a)
+        # Weighted means ignore a common factor; dividing by the largest
+        # weight keeps any finite weights within float32.
+        return x, y, (w / w.max()).astype(f32)
+
+    callbacks = list(est.callbacks or [])
+    from ._progress import EpochProgress, EpochTasks
+
+    if est.verbose:
+        callbacks.append(EpochProgress(est.epochs, est.verbose))
+    context = sk_compat.begin_fit(est, X, y, max_subtasks=est.epochs)
+    if context is not None and sk_compat.has_callbacks(est):
+
+        def fitted_state(weights):
+            fitted = FittedNetwork.from_training(spec, weights, x_scaler, y_scaler, y_ndim)
+            return est._fitted_attributes(fitted)
+
+        callbacks.append(EpochTasks(context, est, X, y, fitted_state))
+
+    from . import _engine
+
+    config = _engine.TrainConfig.from_params(est.get_params(deep=False), seed=seed)
+    try:
+        result = _engine.train(
+            spec,
+            weights,
+            prepare(*train, ("X", "y")),
+            None if val is None else prepare(*val, val_names),
+            config,
+            callbacks,
+        )
+    except _engine.DivergedError as e:
+        raise ValueError(f"DenseRegressor diverged. {e}") from e
+    fitted = FittedNetwork.from_training(spec, result.weights, x_scaler, y_scaler, y_ndim)
+    return fitted, result, context
+
+
+def warn_stop(est, stop_reason):
+    """Warn, as scikit-learn's estimators do, when a fit ended other than by early stopping."""
+    if stop_reason == "max_epochs" and est.early_stopping:
+        warnings.warn(
+            f"DenseRegressor reached epochs={est.epochs} before early stopping "
+            f"triggered: the monitored loss improved by more than min_delta within the "
+            f"last patience={est.patience} epochs. Raise epochs to train longer.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    elif stop_reason == "diverged":
+        warnings.warn(
+            f"The loss became NaN or infinite at epoch {est.n_iter_ + 1}; training "
+            f"stopped and the weights of epoch {est.best_epoch_} were restored. "
+            f"Lower learning_rate (now {est.learning_rate}).",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    elif stop_reason == "interrupted":
+        warnings.warn(
+            f"Training interrupted after epoch {est.n_iter_}; the estimator keeps the "
+            "weights reached so far (the best ones with restore_best_weights).",
+            UserWarning,
+            stacklevel=4,
+        )

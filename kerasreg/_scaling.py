@@ -1,0 +1,70 @@
+"""Min-max scaling as scikit-learn's MinMaxScaler does it, without dropping tiny ranges."""
+
+import numpy as np
+from sklearn import config_context
+from sklearn.preprocessing import MinMaxScaler
+
+
+def scale(scaler, a, dtype=np.float64, chunk_rows=65536):
+    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype``.
+
+    Without the scaler's input validation, which would cost more than a
+    one-row prediction. Computed in float64 a chunk of rows at a time and
+    written into the result, so that values beyond float32's range are scaled
+    before the cast, with no float64 temporary the size of the data.
+    """
+    if scaler is None:
+        return np.array(a, dtype=dtype, order="C")
+    out = np.empty(a.shape, dtype=dtype)
+    for start in range(0, len(a), chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        out[rows] = a[rows] * scaler.scale_ + scaler.min_
+    return out
+
+
+def check_finite_for_training(name, a):
+    # Finite float64 can still be beyond float32, in which the network trains.
+    if not np.isfinite(a).all():
+        raise ValueError(
+            f"{name} holds values beyond float32's range (about 3.4e38) after scaling, "
+            "which the network cannot train on: values far outside the training rows' "
+            "range, or scale_inputs/scale_target turned off. Rescale the data."
+        )
+
+
+def fit_scaler(a, name):
+    """A MinMaxScaler fitted on a, which scales every column of non-zero range to [0, 1].
+
+    MinMaxScaler takes a range below 10 * eps (about 2.2e-15, absolute) for a
+    constant column and leaves it unscaled, which would drop the signal of
+    columns measured in small units (m², kg). Here only an exactly constant
+    column keeps the scale 1 (it carries no signal), so that multiplying X or
+    y by any factor changes the predictions by that factor only. Every other
+    column gets MinMaxScaler's own values, bit for bit.
+    """
+    # a is validated and finite already: the scaler need not check it again
+    # (a few ms of a small fit).
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        scaler = MinMaxScaler().fit(a)
+    nonzero = scaler.data_range_ > 0
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scaler.scale_ = np.where(nonzero, 1.0 / np.where(nonzero, scaler.data_range_, 1.0), 1.0)
+        scaler.min_ = 0.0 - scaler.data_min_ * scaler.scale_
+    # Predictions may leave the training range; leave them headroom.
+    limit = np.finfo(np.float64).max / 1e4
+    if not (scaler.data_range_ < limit).all():
+        raise ValueError(
+            f"The range of {name} (max - min) is too close to float64's limit "
+            f"(above {limit:.1e}) to predict in its units. Rescale {name}."
+        )
+    if not np.isfinite(scaler.scale_).all():
+        tiny = scaler.data_range_[~np.isfinite(scaler.scale_)].min()
+        raise ValueError(
+            f"The range of {name} (max - min) is too small to scale to [0, 1] in float64 "
+            f"({tiny:.1e}). Rescale {name}, e.g. to other units."
+        )
+    return scaler
+
+
+def unscale(scaler, a):
+    return a if scaler is None else (a - scaler.min_) / scaler.scale_

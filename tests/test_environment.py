@@ -1,0 +1,95 @@
+"""kerasreg in the user's process: quiet, the environment untouched, any Keras backend.
+
+Each test runs in a fresh Python process, since TensorFlow starts once per process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+_FIT = """
+import json, os, sys, warnings
+warnings.simplefilter("ignore")  # kerasreg's own warnings are not the point here
+if sys.argv[1:] == ["--libraries-first"]:
+    # What the libraries themselves set when imported (TensorFlow sets a few
+    # variables) is theirs: what kerasreg's fit changes is compared.
+    import keras, sklearn, tensorflow
+before = dict(os.environ)
+import numpy as np
+from kerasreg import DenseRegressor
+rng = np.random.RandomState(0)
+X = rng.rand(200, 3)
+reg = DenseRegressor(width=8, depth=1, epochs=3, random_state=0).fit(X, X.sum(1))
+reg.predict(X[:2])
+reg.model_
+print(json.dumps({"environment_unchanged": dict(os.environ) == before}))
+"""
+
+
+def _run(code, *args, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+        env=environment, check=True,
+    )  # fmt: skip
+
+
+def test_a_first_fit_prints_nothing():
+    assert _run(_FIT).stderr == ""
+
+
+def test_a_fit_leaves_the_environment_as_it_was():
+    result = _run(_FIT, "--libraries-first")
+    assert json.loads(result.stdout.splitlines()[-1]) == {"environment_unchanged": True}
+
+
+def test_tensorflow_logs_show_when_the_user_asks_for_them():
+    # TF_CPP_MIN_LOG_LEVEL=0: the user wants TensorFlow's info logs, and sees them.
+    result = _run(_FIT, TF_CPP_MIN_LOG_LEVEL="0")
+    assert result.stderr.strip()
+
+
+_OTHER_BACKEND = """
+import json, os, sys, tempfile, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+import keras
+from kerasreg import DenseRegressor, load
+rng = np.random.RandomState(0)
+X = rng.rand(300, 3)
+y = X @ [1.0, 2.0, 3.0]
+reg = DenseRegressor(width=8, depth=2, epochs=5, random_state=0).fit(X, y)
+model = reg.model_
+scaled = reg.x_scaler_.transform(X[:5])
+out = keras.ops.convert_to_numpy(model(scaled.astype("float32")))
+ours = reg.y_scaler_.transform(reg.predict(X[:5])[:, None])
+path = os.path.join(tempfile.mkdtemp(), "m.kr")
+reg.save(path)
+print(json.dumps({
+    "backend": keras.backend.backend(),
+    "model_matches": bool(np.allclose(out, ours, rtol=1e-4, atol=1e-5)),
+    "loaded_matches": bool((load(path).predict(X) == reg.predict(X)).all()),
+    "n_iter": reg.n_iter_,
+}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_fit_predict_model_and_save_in_another_keras_backend(backend):
+    # The engine trains with TensorFlow whatever KERAS_BACKEND says; model_
+    # is a Keras model in the user's backend. (Keras's numpy backend imports
+    # JAX, so both need the test extra's jax.)
+    result = _run(_OTHER_BACKEND, KERAS_BACKEND=backend)
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report == {
+        "backend": backend,
+        "model_matches": True,
+        "loaded_matches": True,
+        "n_iter": 5,
+    }
