@@ -1,0 +1,90 @@
+"""The contenders: one module per way of training the seed's network, one interface.
+
+A contender module defines a ``Contender`` subclass and ``CONTENDER``, one instance
+of it. ``REGISTRY`` lists the modules in the order of the report's tables. To add
+a contender: a new module here, plus its name in ``REGISTRY``. W1 / W2 run every
+contender (``dense``, whose models predict latency times with ``predict_calls``);
+W3 those that override ``search``; W4 kerasreg and, for reference, MLPRegressor
+(``estimator``).
+
+A contender imports its library in ``available()``, never at module import: a
+missing package raises ``Skipped`` there, and the report shows a skipped row.
+"""
+
+import contextlib
+import importlib
+
+REGISTRY = ["kerasreg", "keras", "scikeras", "keras_wrapper", "mlp"]
+BASELINE = "kerasreg"
+
+
+class DenseFit:
+    """One contender's fits of one network on ``WineData``.
+
+    Calling it runs one whole fit and returns ``(seconds, info)``, info being
+    ``epochs``, ``val_mae`` and ``validates`` (whether a validation loss was
+    computed every epoch). The first call is the warm-up fit; later calls are
+    timed fits that reuse what the library lets a user reuse. ``model``: the
+    last fitted model, for the predict workload (None: not offered).
+    """
+
+    def __init__(self, lib, d, net, epochs):
+        self.lib, self.d, self.epochs = lib, d, epochs
+        self.width, self.depth, self.batch_size = net["width"], net["depth"], net["batch_size"]
+        self.model = None
+
+    def __call__(self):
+        raise NotImplementedError
+
+    def result(self, seconds, epochs, pred, validates):
+        return seconds, dict(epochs=epochs, val_mae=self.d.val_mae(pred), validates=validates)
+
+
+class Contender:
+    key = ""  # the module's name, as in REGISTRY
+    name = ""  # its row in the W1, W2 and W3 tables
+    short = ""  # its rows in the W4 table
+    note = ""  # W1 / W2 notes column
+    search_note = ""  # W3 settings column
+    fit_class = DenseFit  # what dense() returns
+
+    def available(self):
+        """Import the library (returned, for the other methods); ``Skipped`` if missing."""
+        raise NotImplementedError
+
+    def dense(self, d, net, epochs):
+        """A ``DenseFit`` for W1 / W2: ``net`` = width, depth, batch_size."""
+        return self.fit_class(self.available(), d, net, epochs)
+
+    def search(self, grid, cv, epochs):
+        """W3: ``(GridSearchCV on raw X and y, params -> {width, depth, batch_size})``."""
+        raise NotImplementedError
+
+    def estimator(self, width, depth, batch_size, epochs):
+        """W4: a new estimator for raw X and y, ``epochs`` epochs without early stopping."""
+        raise NotImplementedError
+
+    def predict_calls(self, model):
+        """Predict latency: ``[(label, fn(X), takes raw X)]`` for the model of ``dense``."""
+        return []
+
+    def quiet(self):
+        """A context in which this contender's fits run (to silence its warnings)."""
+        return contextlib.nullcontext()
+
+
+def load(key):
+    return importlib.import_module(f"{__name__}.{key}").CONTENDER
+
+
+def all_contenders():
+    return [load(key) for key in REGISTRY]
+
+
+def name_of(key):
+    return load(key).name
+
+
+def offers(contender, method):
+    """Whether ``contender`` overrides ``Contender.<method>`` (takes part in its workload)."""
+    return getattr(type(contender), method) is not getattr(Contender, method)
