@@ -8,6 +8,7 @@ callbacks, the engine's training run, and the warnings about how it ended.
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -18,6 +19,9 @@ from ._fitted import FittedNetwork
 from ._network import initial_weights
 from ._scaling import check_finite_for_training, fit_scaler, scale
 from ._validation import check_sample_weight, validate
+
+if TYPE_CHECKING:
+    from ._engine import TrainResult
 
 
 def validation_rows(validation_data, X_val, y_val, sample_weight_val):
@@ -78,7 +82,10 @@ def holdout(X, y, sw, fraction, rng):
     return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
 
 
-def fit_network(est, X, y, sw, validation_data, y_ndim, warm):
+def fit_network(
+    est, X: np.ndarray, y: np.ndarray, sw: np.ndarray, validation_data: tuple | None,
+    y_ndim: int, warm: bool,
+) -> tuple[FittedNetwork, "TrainResult", object]:  # fmt: skip
     """Train est's network on validated X, y, sw; returns (FittedNetwork, TrainResult, context).
 
     ``context`` is scikit-learn's callback context of the fit (or None), begun here.

@@ -24,6 +24,8 @@ import secrets
 import sys
 import warnings
 import zipfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,9 @@ from . import __version__
 from ._untrusted_zip import check_archive, read_json, read_npy
 from ._untrusted_zip import error as _error
 from ._untrusted_zip import quote as _quote
+
+if TYPE_CHECKING:
+    from ._fitted import FittedNetwork
 
 FORMAT = "kerasreg.DenseRegressor"
 #: Raise when a change means an older kerasreg cannot read new files.
@@ -50,7 +55,17 @@ _JSON_MAX_CONTAINERS = 10_000
 _SCALER_ARRAYS = ("min_", "scale_", "data_min_", "data_max_", "data_range_")
 
 
-def write(path, fitted, *, params, feature_names, history, n_iter, best_epoch, target_names):
+def write(
+    path: str | os.PathLike,
+    fitted: "FittedNetwork",
+    *,
+    params: dict,
+    feature_names: Sequence[str] | None,
+    history: pd.DataFrame,
+    n_iter: int,
+    best_epoch: int,
+    target_names: list[str] | None,
+) -> None:
     """Write a fitted network, its estimator's parameters and fitted attributes to path.
 
     The file is written to a temporary name next to `path` and then renamed,

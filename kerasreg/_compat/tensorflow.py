@@ -231,12 +231,15 @@ def shared_tensor(array):
 # --------------------------------------------------------------------------- #
 
 # What TensorFlow's C++ runtime logs while loading and probing devices: absl's
-# notice, info/warning lines ("I0000 ...", "W0000 ..."), the CUDA probe's
-# error on a machine without a GPU, and the CPU-instructions note.
+# notice, info and warning lines, the CUDA probe's error on a machine without
+# a GPU, and the CPU-instructions note.
 _STARTUP_LOG = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    # TensorFlow >= 2.18's format: "I0000 00:00:1796153222.097079   18422 port.cc:153] ..."
     r"|[IW]\d{4} \d\d:\d\d:\d\d"
     r"|E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ cuda_\w+\.cc"
+    # TensorFlow 2.16's: "2026-12-01 20:08:30.283220: I tensorflow/core/util/port.cc:113] ..."
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IW] |E \S*cuda\S*\.cc)"
     r"|To enable the following instructions: .* in other operations, rebuild TensorFlow)"
 )
 

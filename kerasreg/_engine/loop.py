@@ -76,9 +76,9 @@ def _size_thread_pools():
         pass  # TensorFlow is running already: its settings are the user's.
 
 
-def _chunk(per_epoch, max_chunk):
+def _epochs_per_call(seconds_per_epoch, most):
     """Epochs for a call of about settings.seconds_per_call, given an epoch's seconds."""
-    return max(1, min(max_chunk, int(settings.seconds_per_call / per_epoch)))
+    return max(1, min(most, int(settings.seconds_per_call / seconds_per_epoch)))
 
 
 def train(
@@ -156,16 +156,16 @@ def train(
             np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
         ws.reset(weights, config.learning_rate, seeds)
-        run = _Run(ws, spec, weights, config, callbacks, has_val)
+        training = _Run(ws, spec, weights, config, callbacks, has_val)
         data = (
             *padded(train_data, rows), tf.constant(n, tf.int32),
             padded(val_data, val_rows) + [tf.constant(len(val_data[0]), tf.int32)],
         )  # fmt: skip
-        # Without callbacks, a call runs up to max_chunk epochs (their
+        # Without callbacks, a call runs up to most_per_call epochs (their
         # shuffled orders are an input); with callbacks, one epoch per call,
         # so that they see every epoch. Same program, same arithmetic.
-        max_chunk = max(1, min(ws.max_epochs, settings.max_order_rows_per_call // rows))
-        return run.epochs(n, rows, data, max_chunk, signature, val_rows, batch_size)
+        most_per_call = max(1, min(ws.max_epochs, settings.max_order_rows_per_call // rows))
+        return training.run(n, rows, data, most_per_call, signature, val_rows, batch_size)
     finally:
         POOL.checkin(key, ws)
 
@@ -200,13 +200,14 @@ class _Run:
         for train_loss, val_loss in losses:
             self.result.history.append((train_loss, val_loss if self.has_val else math.nan))
 
-    def epochs(self, n, rows, data, max_chunk, signature, val_rows, batch_size):
+    def run(self, n, rows, data, most_per_call, signature, val_rows, batch_size):
+        """Run the epochs; returns the TrainResult."""
         ws, config, cbs, result = self.ws, self.config, self.callbacks, self.result
         history = result.history
         *train_tensors, n_rows, val_tensors = data
-        # Always max_chunk orders (XLA compiles once per input shape), passed
+        # Always most_per_call orders (XLA compiles once per input shape), passed
         # without a copy; a call uses the first k.
-        orders = aligned((max_chunk, rows), np.int32)
+        orders = aligned((most_per_call, rows), np.int32)
         orders[:] = np.arange(rows, dtype=np.int32)
         run_settings = (
             tf.constant(config.early_stopping),
@@ -218,14 +219,14 @@ class _Run:
         # The first call runs one epoch, unless an earlier fit timed an
         # epoch of this signature (the first call may compile: it is timed).
         known = ws.epoch_seconds.get(signature)
-        chunk = 1 if known is None else _chunk(known, max_chunk)
+        per_call = 1 if known is None else _epochs_per_call(known, most_per_call)
         start = 0
         if cbs:
             self.list.on_train_begin()
         try:
             while len(history) < config.epochs:
                 start = len(history)
-                k = 1 if cbs else min(chunk, config.epochs - start)
+                k = 1 if cbs else min(per_call, config.epochs - start)
                 if cbs:
                     self._notify(self.list.on_epoch_begin, start, sync=False)
                 if config.shuffle:
@@ -241,7 +242,7 @@ class _Run:
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 per_epoch = (time.perf_counter() - t0) / ran
                 ws.remember(signature, per_epoch)
-                chunk = _chunk(per_epoch, max_chunk)
+                per_call = _epochs_per_call(per_epoch, most_per_call)
                 losses = losses.numpy()
                 finite = ran - (status == NOT_FINITE)
                 self._record(losses[:finite].tolist())
