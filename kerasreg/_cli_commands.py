@@ -31,7 +31,7 @@ def train(args):
     if args.validation_csv:
         X_train, y_train = X, y
         X_val, y_val = _columns(
-            _read_csv(args.validation_csv), args.validation_csv, targets, X.columns
+            _read_csv(args.validation_csv, args.sep), args.validation_csv, targets, X.columns
         )
     else:
         X_train, X_val, y_train, y_val = train_test_split(
@@ -130,7 +130,7 @@ def predict(args):
     if args.out:
         _check_out(args.out)
     est, meta = load_with_metadata(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_csv(args.data, args.sep)
     names = getattr(est, "feature_names_in_", None)
     if names is not None:
         missing = [n for n in names if n not in frame.columns]
@@ -193,7 +193,7 @@ def _load_data(args):
         frame = bunch.frame.drop(columns=drop).dropna()
         source, targets = f"the {args.dataset} dataset", args.target or bunch.target_names
     else:
-        frame, source, targets = _read_csv(args.data), args.data, args.target
+        frame, source, targets = _read_csv(args.data, args.sep), args.data, args.target
         if not targets:
             raise CommandError(
                 f"which column of {source} to predict? Give --target COLUMN, one of: "
@@ -219,17 +219,46 @@ def _columns(frame, source, targets, features=None):
     return X, y
 
 
-def _read_csv(path):
+# Delimiters a CSV file's header is searched for, when --sep is not given.
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(header):
+    """The delimiter of a header line: the candidate it holds most (outside quotes), or ","."""
+    import csv
+
+    fields = {d: len(next(csv.reader([header], delimiter=d), [])) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: fields[d])
+    return best if fields[best] > 1 else ","
+
+
+def _read_csv(path, sep=None):
+    """A DataFrame of a CSV file (or stdin for "-"), its delimiter detected unless given."""
+    import io
+
     import pandas as pd
 
     if path != "-" and not os.path.exists(path):
         raise CommandError(f"{path}: no such file")
     try:
-        frame = pd.read_csv(sys.stdin if path == "-" else path)
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not a text file (not UTF-8): not a CSV file") from None
+    header = text.lstrip("\ufeff").partition("\n")[0].rstrip("\r")
+    sep = sep or _delimiter(header)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep)
     except pd.errors.EmptyDataError:
         raise CommandError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise CommandError(f"{path} is not a readable CSV file: {e}") from None
+    except pd.errors.ParserError as e:
+        raise CommandError(
+            f"{path} is not a readable CSV file with delimiter {sep!r} ({' '.join(str(e).split())})"
+            f"; its first line is {header[:200]!r}. Give the delimiter with --sep"
+        ) from None
     if len(frame) == 0:
         raise CommandError(f"{path} has a header but no rows")
     return frame

@@ -25,7 +25,7 @@ from ._compat.sklearn import (
     StrOptions,
     with_callbacks,
 )
-from ._fitting import fit_network, validation_rows, warn_stop
+from ._fitting import fit_network, partial_fit_network, validation_rows, warn_stop
 from ._network import NetworkSpec
 from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, fill_choices
 from ._serialization import StateMixin
@@ -72,6 +72,14 @@ class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstim
 
     loss : LOSSES, default="mae"
         Training loss, per row averaged over the outputs.
+
+    alpha : float, default=0.0
+        L2 penalty on the kernels (not the biases), with the meaning of
+        Keras's ``kernel_regularizer=keras.regularizers.L2(alpha)`` on every
+        ``Dense`` layer: each batch's loss gains ``alpha * sum(kernel ** 2)``
+        over all kernels, and so do ``history_``'s ``loss`` and
+        ``val_loss`` (as Keras's do), which early stopping monitors. In the
+        scaled units of the weights when ``scale_inputs``/``scale_target``.
 
     batch_size : int, default=256
         Rows per mini-batch; the last batch of an epoch may be smaller.
@@ -149,7 +157,9 @@ class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstim
     model_ : keras.Model
         The fitted network, built from the fitted weights on first access.
         It works on scaled inputs and returns scaled outputs; it is a copy:
-        changing it does not change :meth:`predict`.
+        changing it does not change :meth:`predict`. For a model that takes
+        raw features and returns the target in its own units (to save,
+        export or serve), use :meth:`to_keras`.
 
     history_ : pandas.DataFrame
         ``loss`` and ``val_loss`` per epoch (index ``epoch``, from 1), in the
@@ -226,6 +236,7 @@ class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstim
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions(set(LOSSES))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -255,6 +266,7 @@ class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstim
         optimizer="adam",
         learning_rate=0.001,
         loss="mae",
+        alpha=0.0,
         batch_size=256,
         epochs=500,
         early_stopping=True,
@@ -280,6 +292,7 @@ class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstim
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.loss = loss
+        self.alpha = alpha
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping
@@ -383,21 +396,8 @@ default=None
     def _fit(self, X, y, sample_weight, validation_data):
         self._check_params()
         warm = self.warm_start and hasattr(self, "_fitted")
-        X, y = validate(self, X, y, reset=not warm)
-        y_ndim = y.ndim
-        try:  # scikit-learn leaves y of numeric strings as strings
-            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"Expected numeric y. Received: {e}") from e
-        if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
-            raise ValueError("Input y contains infinity or a value too large for float64.")
-        sw = (
-            np.ones(len(X)) if sample_weight is None else check_sample_weight(sample_weight, len(X))
-        )
-        if sample_weight is not None:
-            keep = sw > 0
-            X, y, sw = X[keep], y[keep], sw[keep]
-
+        X, y, sw, y_ndim = self._training_rows(X, y, sample_weight, reset=not warm)
+        self.__dict__.pop("_partial", None)  # partial_fit's optimizer state, if any
         fitted, result, context = fit_network(self, X, y, sw, validation_data, y_ndim, warm)
         history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
         done_before = self.n_iter_ if warm else 0
@@ -412,6 +412,89 @@ default=None
         self.best_epoch_ = done_before + result.best_epoch
         warn_stop(self, result.stop_reason)
         sk_compat.end_fit(context, self, X, y)
+        return self
+
+    def _training_rows(self, X, y, sample_weight, reset):
+        """Validated X, y (2-D float64), sample weights (rows of weight 0 dropped), y.ndim."""
+        X, y = validate(self, X, y, reset=reset)
+        y_ndim = y.ndim
+        try:  # scikit-learn leaves y of numeric strings as strings
+            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Expected numeric y. Received: {e}") from e
+        if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
+            raise ValueError("Input y contains infinity or a value too large for float64.")
+        sw = (
+            np.ones(len(X)) if sample_weight is None else check_sample_weight(sample_weight, len(X))
+        )
+        if sample_weight is not None:
+            keep = sw > 0
+            X, y, sw = X[keep], y[keep], sw[keep]
+        return X, y, sw, y_ndim
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on X and y, going on from the previous call.
+
+        MLPRegressor's semantics: each call is one pass over the given rows
+        in mini-batches of ``batch_size`` (shuffled with ``shuffle``), the
+        optimizer's state carried from call to call, with no validation rows
+        and no early stopping (``early_stopping``, ``validation_fraction``,
+        ``patience`` and ``min_delta`` do not apply; keep the best epoch
+        yourself, or use :meth:`fit`). The first call (on an unfitted
+        estimator) fits the scalers on its rows and keeps them: later rows
+        outside that range are scaled beyond [0, 1], which the network takes
+        as it is; see the user guide. After :meth:`fit`, ``partial_fit`` goes
+        on from the fitted weights and scalers with a fresh optimizer. Calling
+        ``partial_fit`` k times on the same rows trains exactly as
+        ``fit(X, y)`` with ``epochs=k, early_stopping=False`` does, bit for
+        bit with an int ``random_state``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training inputs; the same features at every call.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; the same number of outputs at every call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : DenseRegressor
+            The estimator, trained one more epoch.
+        """
+        saved = dict(self.__dict__)
+        try:
+            return self._partial_fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _partial_fit(self, X, y, sample_weight):
+        first = "_fitted" not in self.__dict__
+        self._check_params()
+        X, y, sw, y_ndim = self._training_rows(X, y, sample_weight, reset=first)
+        if not first and y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"Expected y with {self.n_outputs_} output(s), as in the earlier calls. "
+                f"Received: y with {y.shape[1]}"
+            )
+        fitted, result, state = partial_fit_network(self, X, y, sw, y_ndim, first)
+        history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
+        done_before = 0 if first else self.n_iter_
+        history.index = pd.RangeIndex(done_before + 1, done_before + len(history) + 1, name="epoch")
+        if not first:
+            history = pd.concat([self.history_, history])
+        self.__dict__.pop("_model", None)
+        self.__dict__.update(self._fitted_attributes(fitted))
+        self.history_ = history
+        self.n_iter_ = done_before + len(result.history)
+        self.best_epoch_ = self.n_iter_  # no early stopping: the last epoch's weights
+        self._partial = state
+        warn_stop(self, result.stop_reason)
         return self
 
     @staticmethod
@@ -508,6 +591,37 @@ default=None
         """Become fitted with a FittedNetwork and fitted attributes (a loaded model file's)."""
         self.__dict__.pop("_model", None)
         self.__dict__.update(self._fitted_attributes(fitted), **attributes)
+
+    def to_keras(self):
+        """A Keras model that predicts as :meth:`predict` does: raw features in, target out.
+
+        The min-max scaling of the inputs and of the target is affine, so it
+        is folded exactly into the first and the output ``Dense`` layer: the
+        model is the fitted network with other weights, and needs nothing of
+        kerasreg to run. Save it with ``model.save("wine.keras")``, export it
+        for TensorFlow Serving with ``model.export(path)``, or convert it.
+
+        Returns
+        -------
+        model : keras.Sequential
+            A new model, in the Keras backend in use; its output has shape
+            ``(n_samples, n_outputs)`` (``predict`` returns 1-D for a 1-D y).
+            Predictions equal :meth:`predict`'s to float32 precision (the
+            model computes in float32, ``predict`` in float64).
+
+        Examples
+        --------
+        >>> from kerasreg import DenseRegressor
+        >>> from kerasreg.datasets import load_red_wine
+        >>> X, y = load_red_wine(return_X_y=True)
+        >>> reg = DenseRegressor(width=8, depth=1, epochs=5, random_state=0).fit(X, y)
+        >>> model = reg.to_keras()
+        >>> raw = X[:3].astype("float32")
+        >>> bool(abs(model.predict(raw, verbose=0)[:, 0] - reg.predict(X[:3])).max() < 1e-4)
+        True
+        """
+        check_is_fitted(self)
+        return self._fitted.serving_model()
 
     @property
     def model_(self):

@@ -54,6 +54,32 @@ class FittedNetwork:
         """A new Keras model of the network, on scaled inputs and outputs."""
         return build_model(self.spec, [w.astype(np.float32) for w in self.weights])
 
+    def raw_units_weights(self):
+        """The weights with the scalers folded into the first and last Dense layers.
+
+        Min-max scaling is affine, ``x_s = x * scale + min``, and so is its
+        inverse on the output: a Dense layer's ``x_s @ W + b`` equals
+        ``x @ (scale[:, None] * W) + (b + min @ W)``, and the output's
+        ``(h @ W + b - min_y) / scale_y`` equals ``h @ (W / scale_y) +
+        (b - min_y) / scale_y``. Computed in float64; returned in float64.
+        """
+        weights = [np.array(w, dtype=np.float64) for w in self.weights]
+        first, last = 0, len(weights) - 2  # the first and the output Dense's kernel
+        if self.x_scaler is not None:
+            kernel, bias = weights[first], weights[first + 1]
+            weights[first + 1] = bias + self.x_scaler.min_ @ kernel
+            weights[first] = self.x_scaler.scale_[:, None] * kernel
+        if self.y_scaler is not None:
+            scale_y, min_y = self.y_scaler.scale_, self.y_scaler.min_
+            weights[last + 1] = (weights[last + 1] - min_y) / scale_y
+            weights[last] = weights[last] / scale_y
+        return weights
+
+    def serving_model(self):
+        """A new Keras model on raw features, returning the target in its own units."""
+        weights = [w.astype(np.float32) for w in self.raw_units_weights()]
+        return build_model(self.spec, weights, name="dense_regressor_serving")
+
     def plain_state(self):
         """Spec, weights and y_ndim as plain data (the scalers are the estimator's attributes)."""
         return {"spec": self.spec, "weights": list(self.weights), "y_ndim": self.y_ndim}

@@ -82,6 +82,77 @@ def holdout(X, y, sw, fraction, rng):
     return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
 
 
+def prepare(x_scaler, y_scaler, x, y, w, names):
+    """Rows as the engine takes them: scaled float32 X and y, float32 weights."""
+    f32 = np.float32
+    x, y = scale(x_scaler, x, f32), scale(y_scaler, y, f32)
+    for name, a in zip(names, (x, y)):
+        check_finite_for_training(name, a)
+    # Weighted means ignore a common factor; dividing by the largest weight
+    # keeps any finite weights within float32.
+    return x, y, (w / w.max()).astype(f32)
+
+
+def _callbacks(est, epochs):
+    """The Keras callbacks of a run: the user's, and the progress display for verbose."""
+    from ._progress import EpochProgress
+
+    callbacks = list(est.callbacks or [])
+    if est.verbose:
+        callbacks.append(EpochProgress(epochs, est.verbose))
+    return callbacks
+
+
+def _seed(est):
+    """A run's seed, drawn from random_state; and a generator seeded with it."""
+    seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+    return seed, np.random.RandomState(seed)
+
+
+def partial_fit_network(est, X, y, sw, y_ndim, first):
+    """One epoch of est's network on validated rows, from the previous call's state.
+
+    Returns (FittedNetwork, TrainResult, the state to go on from): the
+    run's seed and the engine's TrainState, as plain data (a dict).
+    """
+    from . import _engine
+
+    spec = est._network_spec(X.shape[1], y.shape[1])
+    if first:
+        seed, local_rng = _seed(est)
+        x_scaler = fit_scaler(X, "X") if est.scale_inputs else None
+        y_scaler = fit_scaler(y, "y") if est.scale_target else None
+        weights, resume = initial_weights(spec, local_rng), None
+    else:
+        fitted = est._fitted
+        if spec != fitted.spec:
+            raise ValueError(
+                "partial_fit goes on training the fitted network, but the architecture "
+                f"changed from {fitted.spec} to {spec}. Call fit to start afresh."
+            )
+        state = getattr(est, "_partial", None)
+        if state is None:  # after fit: its weights and scalers, a fresh optimizer
+            seed, resume = _seed(est)[0], None
+        else:
+            seed, resume = state["seed"], _engine.TrainState(**state["engine"])
+        x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
+    params = {**est.get_params(deep=False), "epochs": 1, "early_stopping": False}
+    config = _engine.TrainConfig.from_params(params, seed=seed)
+    try:
+        result = _engine.train(
+            spec, weights, prepare(x_scaler, y_scaler, X, y, sw, ("X", "y")), None, config,
+            _callbacks(est, 1), resume=resume, keep_state=True,
+        )  # fmt: skip
+    except _engine.DivergedError as e:
+        raise ValueError(f"DenseRegressor diverged. {e}") from e
+    fitted = FittedNetwork.from_training(spec, result.weights, x_scaler, y_scaler, y_ndim)
+    engine_state = {
+        "slots": result.state.slots, "iterations": result.state.iterations,
+        "epochs": result.state.epochs,
+    }  # fmt: skip
+    return fitted, result, {"seed": seed, "engine": engine_state}
+
+
 def fit_network(
     est, X: np.ndarray, y: np.ndarray, sw: np.ndarray, validation_data: tuple | None,
     y_ndim: int, warm: bool,
@@ -90,9 +161,7 @@ def fit_network(
 
     ``context`` is scikit-learn's callback context of the fit (or None), begun here.
     """
-    rng = check_random_state(est.random_state)
-    seed = int(rng.randint(np.iinfo(np.int32).max))
-    local_rng = np.random.RandomState(seed)
+    seed, local_rng = _seed(est)
 
     if validation_data is not None:
         val = check_validation_data(est, validation_data, y.shape[1])
@@ -118,20 +187,9 @@ def fit_network(
         y_scaler = fit_scaler(train[1], "y") if est.scale_target else None
         weights = initial_weights(spec, local_rng)
 
-    def prepare(x, y, w, names):
-        f32 = np.float32
-        x, y = scale(x_scaler, x, f32), scale(y_scaler, y, f32)
-        for name, a in zip(names, (x, y)):
-            check_finite_for_training(name, a)
-        # Weighted means ignore a common factor; dividing by the largest
-        # weight keeps any finite weights within float32.
-        return x, y, (w / w.max()).astype(f32)
+    from ._progress import EpochTasks
 
-    callbacks = list(est.callbacks or [])
-    from ._progress import EpochProgress, EpochTasks
-
-    if est.verbose:
-        callbacks.append(EpochProgress(est.epochs, est.verbose))
+    callbacks = _callbacks(est, est.epochs)
     context = sk_compat.begin_fit(est, X, y, max_subtasks=est.epochs)
     if context is not None and sk_compat.has_callbacks(est):
 
@@ -148,8 +206,8 @@ def fit_network(
         result = _engine.train(
             spec,
             weights,
-            prepare(*train, ("X", "y")),
-            None if val is None else prepare(*val, val_names),
+            prepare(x_scaler, y_scaler, *train, ("X", "y")),
+            None if val is None else prepare(x_scaler, y_scaler, *val, val_names),
             config,
             callbacks,
         )

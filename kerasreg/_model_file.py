@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 FORMAT = "kerasreg.DenseRegressor"
 #: Raise when a change means an older kerasreg cannot read new files.
 #: 2: the jit_compile parameter (files of format 1 load with its default).
-FORMAT_VERSION = 2
+#: 3: the alpha parameter (files of formats 1 and 2 load with alpha=0.0).
+FORMAT_VERSION = 3
 
 _META = "model.json"
 _WEIGHTS_MEMBER = re.compile(r"weights/(0|[1-9][0-9]{0,5})\.npy")

@@ -83,7 +83,7 @@ def initial_weights(spec, rng):
     return weights
 
 
-def build_model(spec, weights=None, dropout_seeds=None):
+def build_model(spec, weights=None, dropout_seeds=None, name="dense_regressor"):
     """Build the Keras model for ``spec``.
 
     The layers follow the Keras course: ``Dense(activation)``, then
@@ -98,6 +98,8 @@ def build_model(spec, weights=None, dropout_seeds=None):
     dropout_seeds : sequence of int, default=None
         One seed per dropout layer. Given explicitly so that Keras never draws
         one from Python's global random state.
+    name : str, default="dense_regressor"
+        The model's name.
 
     Returns
     -------
@@ -125,7 +127,7 @@ def build_model(spec, weights=None, dropout_seeds=None):
                 layers.BatchNormalization(epsilon=BATCH_NORM_EPSILON, name=f"batch_norm_{i}")
             )
     stack.append(layers.Dense(spec.n_outputs, kernel_initializer="zeros", name="output"))
-    model = keras.Sequential(stack, name="dense_regressor")
+    model = keras.Sequential(stack, name=name)
     if weights is not None:
         model.set_weights(weights)
     return model

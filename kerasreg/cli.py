@@ -213,6 +213,9 @@ def _build_parser():
     predict_parser.add_argument("model", metavar="MODEL.kr", help="a model saved by kerasreg")
     predict_parser.add_argument("data", metavar="DATA.csv", help="rows to predict; - for stdin")
     predict_parser.add_argument(
+        "--sep", metavar="CHAR", help="DATA.csv's delimiter (default: detected from its header)"
+    )
+    predict_parser.add_argument(
         "-o", "--out", metavar="FILE", help="write the predictions to FILE rather than stdout"
     )
     predict_parser.set_defaults(command=predict)
@@ -229,6 +232,11 @@ def _add_data_options(parser, datasets):
         "--dataset", choices=list(datasets), help="a bundled data set instead of DATA.csv"
     )
     data.add_argument(
+        "--sep",
+        metavar="CHAR",
+        help="the CSV files' delimiter (default: detected from the header: , ; tab or |)",
+    )
+    data.add_argument(
         "--target",
         action="append",
         metavar="COLUMN",
@@ -242,7 +250,7 @@ def _add_training_options(parser, add_parameter_options):
     fit = parser.add_argument_group("training")
     add_parameter_options(
         fit,
-        ["epochs", "patience", "min_delta", "validation_fraction", "learning_rate",
+        ["epochs", "patience", "min_delta", "validation_fraction", "learning_rate", "alpha",
          "random_state"],
     )  # fmt: skip
     out = parser.add_argument_group("output")

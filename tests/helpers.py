@@ -28,7 +28,7 @@ def idle_workspace(depth, optimizer="adam", loss="mae"):
     """The engine's most recently used idle workspace of that depth, optimizer and loss."""
     from kerasreg._engine import POOL
 
-    for (structure, opt, lss, _xla), ws in reversed(POOL.idle()):
+    for (structure, opt, lss, *_), ws in reversed(POOL.idle()):
         if structure.depth == depth and (opt, lss) == (optimizer, loss):
             return ws
     return None

@@ -353,3 +353,38 @@ def test_options_come_from_the_estimator():
     ).stdout  # fmt: skip
     assert "units in each hidden layer (512)" in help_text
     assert "(a new seed each run)" in help_text
+
+
+def test_train_and_predict_on_the_original_semicolon_separated_wine_file(tmp_path, capsys):
+    # The UCI wine files are ';'-separated, with quoted names holding spaces.
+    import csv as csv_module
+
+    from kerasreg.datasets import load_red_wine
+
+    frame = load_red_wine(as_frame=True).frame.head(200)
+    path = tmp_path / "winequality-red.csv"
+    frame.to_csv(path, sep=";", index=False, quoting=csv_module.QUOTE_NONNUMERIC)
+    assert path.read_text().startswith('"fixed acidity";"volatile acidity";')
+    out = tmp_path / "wine.kr"
+    status, stdout, err = run(capsys, "train", path, "--target", "quality", *TINY, "-q", "-o", out)
+    assert status == 0, err
+    assert "validation MAE (40 held-out rows): quality" in stdout
+    # A column with spaces in its name as the target, the delimiter given.
+    status, stdout, err = run(
+        capsys, "train", path, "--sep", ";", "--target", "fixed acidity", *TINY, "-q",
+        "-o", tmp_path / "acidity.kr",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "fixed acidity" in stdout
+    status, stdout, err = run(capsys, "predict", out, path)
+    assert status == 0, err
+    assert len(stdout.splitlines()) == 201
+
+
+def test_an_unreadable_csv_error_says_what_was_seen(tmp_path, capsys):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,y\n1,2,3\n1,2,3,4,5\n")
+    status, _, err = run(capsys, "train", path, "--target", "y", "-o", tmp_path / "m.kr")
+    assert status == 2
+    assert "not a readable CSV file with delimiter ','" in err
+    assert "its first line is 'a,b,y'" in err and "--sep" in err

@@ -113,7 +113,7 @@ def test_file_holds_only_json_and_npy(saved):
             array = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
             assert array.dtype == np.float32
         meta = json.loads(zf.read("model.json"))
-    assert meta["format"] == "kerasreg.DenseRegressor" and meta["format_version"] == 2
+    assert meta["format"] == "kerasreg.DenseRegressor" and meta["format_version"] == 3
     assert set(meta["written_by"]) >= {"kerasreg", "keras", "tensorflow", "scikit-learn"}
     assert meta["feature_names_in_"] == ["alpha", "beta", "gamma"]
     assert read_metadata(saved)["target_names"] == ["y"]
@@ -155,7 +155,7 @@ def test_interrupted_save_leaves_the_old_file(frame_model, saved, monkeypatch):
 
 
 def newer(meta):
-    meta["format_version"] = 3
+    meta["format_version"] = 4
 
 
 def bad_width(meta):
@@ -198,7 +198,7 @@ def wrong_shape_npy():
         (lambda src, dst: edit_json(src, dst, foreign), "not a kerasreg model"),
         (
             lambda src, dst: edit_json(src, dst, newer),
-            r"written by a newer kerasreg \(format 3\); upgrade kerasreg",
+            r"written by a newer kerasreg \(format 4\); upgrade kerasreg",
         ),
         (lambda src, dst: edit_json(src, dst, bad_width), "'width' parameter"),
         (lambda src, dst: edit_json(src, dst, no_n_iter), "missing field 'n_iter_'"),
@@ -270,16 +270,20 @@ assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFl
     np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), reg.predict(X))
 
 
-def test_files_of_format_1_still_load(saved, frame_model, tmp_path):
-    # Format 1 had no jit_compile parameter: it loads with the default.
-    def format_1(meta):
-        meta["format_version"] = 1
-        del meta["params"]["jit_compile"]
+@pytest.mark.parametrize("version", [1, 2])
+def test_files_of_older_formats_still_load(saved, frame_model, tmp_path, version):
+    # Format 1 had no jit_compile parameter, formats 1 and 2 no alpha: they
+    # load with the defaults.
+    def older(meta):
+        meta["format_version"] = version
+        del meta["params"]["alpha"]
+        if version == 1:
+            del meta["params"]["jit_compile"]
 
     old = tmp_path / "old.kr"
-    edit_json(saved, old, format_1)
+    edit_json(saved, old, older)
     loaded = load(old)
-    assert loaded.jit_compile == "auto"
+    assert loaded.jit_compile == "auto" and loaded.alpha == 0.0
     X = frame_model[1]
     np.testing.assert_array_equal(loaded.predict(X), load(saved).predict(X))
 

@@ -27,9 +27,9 @@ from .._compat.tensorflow import import_quietly
 import_quietly("tensorflow")  # before any module here imports it
 
 from .config import Settings, TrainConfig, settings, tuned  # noqa: E402
-from .loop import POOL, XLA_BUDGET, DivergedError, TrainResult, train  # noqa: E402
+from .loop import POOL, XLA_BUDGET, DivergedError, TrainResult, TrainState, train  # noqa: E402
 
 __all__ = [
-    "POOL", "XLA_BUDGET", "DivergedError", "Settings", "TrainConfig", "TrainResult",
+    "POOL", "XLA_BUDGET", "DivergedError", "Settings", "TrainConfig", "TrainResult", "TrainState",
     "settings", "train", "tuned",
 ]  # fmt: skip

@@ -36,7 +36,7 @@ class Structure(tuple):
 
 
 class WorkspacePool:
-    """Idle workspaces by (structure, optimizer, loss, xla), least recently used first out.
+    """Idle workspaces by (structure, optimizer, loss, xla, penalized), least recently used first.
 
     A workspace in use is checked out of the pool, so concurrent fits never
     share variables. ``settings.idle_workspaces`` bounds the idle ones.
@@ -50,7 +50,7 @@ class WorkspacePool:
         self.created = 0
 
     def checkout(self, key):
-        """An idle workspace for key = (structure, optimizer, loss, xla), or a new one."""
+        """An idle workspace for key (structure, optimizer, loss, xla, penalized), or a new one."""
         with self._lock:
             if key in self._idle:
                 return self._idle.pop(key)

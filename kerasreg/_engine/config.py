@@ -22,12 +22,14 @@ class TrainConfig:
     """A training run's hyper-parameters (the estimator's parameters of the same names).
 
     ``seed`` draws the shuffles and dropout masks; ``jit_compile`` is
-    ``"auto"``, True or False (see :func:`kerasreg._engine.cache.use_xla`).
+    ``"auto"``, True or False (see :func:`kerasreg._engine.cache.use_xla`);
+    ``alpha`` is the L2 penalty on the kernels, as Keras's ``L2(alpha)``.
     """
 
     optimizer: str
     learning_rate: float
     loss: str
+    alpha: float
     batch_size: int
     epochs: int
     shuffle: bool

@@ -30,6 +30,25 @@ XLA_BUDGET = XlaBudget()
 
 
 @dataclass
+class TrainState:
+    """Where a run left off, for the next run to go on from (``partial_fit``).
+
+    Attributes
+    ----------
+    slots : list of list of ndarray
+        The update rule's state, per slot one array per trained variable.
+    iterations : int
+        Update steps done (Adam's bias correction and the dropout masks use it).
+    epochs : int
+        Epochs done (each epoch's shuffle is drawn from the seed and its number).
+    """
+
+    slots: list
+    iterations: int
+    epochs: int
+
+
+@dataclass
 class TrainResult:
     """What a training run produced.
 
@@ -45,12 +64,15 @@ class TrainResult:
     stop_reason : str
         ``"early_stopping"``, ``"max_epochs"``, ``"callback"``, ``"diverged"``
         or ``"interrupted"``.
+    state : TrainState or None
+        Where the run left off, when asked for (``keep_state``).
     """
 
     weights: list | None
     history: list = field(default_factory=list)
     best_epoch: int | None = None
     stop_reason: str = "max_epochs"
+    state: TrainState | None = None
 
 
 class DivergedError(ValueError):
@@ -88,6 +110,9 @@ def train(
     val_data: tuple | None,
     config: TrainConfig,
     callbacks=(),
+    *,
+    resume: TrainState | None = None,
+    keep_state: bool = False,
 ) -> TrainResult:
     """Train the network ``spec`` from ``weights``.
 
@@ -111,6 +136,11 @@ def train(
         ``loss`` and ``val_loss`` in the logs) and ``on_train_end`` are
         called. Setting ``model.stop_training`` stops; setting the model's
         weights or its optimizer's learning rate changes the training's.
+    resume : TrainState, default=None
+        Go on from an earlier run's update-rule state and epoch count (with
+        its final weights as ``weights``), as if it had not stopped.
+    keep_state : bool, default=False
+        Return the run's state in ``result.state``, to resume from.
 
     Returns
     -------
@@ -148,15 +178,17 @@ def train(
     xla = use_xla(spec, steps_per_epoch, config.jit_compile) and XLA_BUDGET.allows(
         (config.optimizer, config.loss, *signature), force=forced(config.jit_compile) is True
     )
-    key = (Structure(spec), config.optimizer, config.loss, xla)
+    key = (Structure(spec), config.optimizer, config.loss, xla, config.alpha > 0)
     # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)
     try:
         seeds = np.random.RandomState(config.seed).randint(
             np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
-        ws.reset(weights, config.learning_rate, seeds)
-        training = _Run(ws, spec, weights, config, callbacks, has_val)
+        ws.reset(weights, config.learning_rate, seeds, config.alpha)
+        if resume is not None:
+            ws.set_optimizer_state(resume.slots, resume.iterations)
+        training = _Run(ws, spec, weights, config, callbacks, has_val, resume)
         data = (
             *padded(train_data, rows), tf.constant(n, tf.int32),
             padded(val_data, val_rows) + [tf.constant(len(val_data[0]), tf.int32)],
@@ -165,7 +197,11 @@ def train(
         # shuffled orders are an input); with callbacks, one epoch per call,
         # so that they see every epoch. Same program, same arithmetic.
         most_per_call = max(1, min(ws.max_epochs, settings.max_order_rows_per_call // rows))
-        return training.run(n, rows, data, most_per_call, signature, val_rows, batch_size)
+        result = training.run(n, rows, data, most_per_call, signature, val_rows, batch_size)
+        if keep_state:
+            done = (resume.epochs if resume else 0) + len(result.history)
+            result.state = TrainState(*ws.get_optimizer_state(), epochs=done)
+        return result
     finally:
         POOL.checkin(key, ws)
 
@@ -173,8 +209,10 @@ def train(
 class _Run:
     """One training run on a checked-out workspace: its history, callbacks and stop."""
 
-    def __init__(self, ws, spec, weights, config, callbacks, has_val):
+    def __init__(self, ws, spec, weights, config, callbacks, has_val, resume=None):
         self.ws, self.config, self.has_val = ws, config, has_val
+        # Epochs done in earlier runs: each epoch's shuffle is drawn from its number.
+        self.first_epoch = resume.epochs if resume else 0
         self.callbacks = list(callbacks)
         self.model = _NoModel()
         if any(getattr(cb, "reads_model", True) for cb in self.callbacks):
@@ -232,7 +270,7 @@ class _Run:
                 if config.shuffle:
                     # Shuffled in NumPy: XLA's sort would cost more than the epoch.
                     for j in range(k):
-                        rng = np.random.default_rng([config.seed, start + j])
+                        rng = np.random.default_rng([config.seed, self.first_epoch + start + j])
                         orders[j, :n] = rng.permutation(n)
                 t0 = time.perf_counter()
                 losses, state = ws.run_epochs(

@@ -51,14 +51,18 @@ class Workspace:
         Names in :mod:`kerasreg._registry`.
     xla : bool
         Whether XLA compiles the epochs program.
+    penalized : bool, default=False
+        Whether the kernels carry an L2 penalty (its factor, ``alpha``, is
+        set by each fit; without one the program has no penalty operations).
     """
 
-    def __init__(self, structure, optimizer, loss, xla):
+    def __init__(self, structure, optimizer, loss, xla, penalized=False):
         self.structure = structure
         self.rule = OPTIMIZERS[optimizer]
         self.loss = LOSSES[loss]
         self.activation = ACTIVATIONS[structure.activation]
         self.xla = xla
+        self.penalized = penalized
         # The weights in get_weights() order: for each hidden layer kernel,
         # bias, then batch norm's gamma, beta, moving mean and variance; then
         # the output kernel and bias.
@@ -79,6 +83,7 @@ class Workspace:
         self.trainable += output
         self.slots = [[_like(v) for v in self.trainable] for _ in range(self.rule.slots)]
         self.learning_rate = tf.Variable(0.001, dtype=tf.float32, trainable=False)
+        self.alpha = tf.Variable(0.0, dtype=tf.float32, trainable=False)
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.dropout_seeds = tf.Variable(
             tf.zeros([structure.depth or 1], tf.int64), trainable=False
@@ -128,8 +133,9 @@ class Workspace:
         n = len(self.weights)
         flat, dims = tf.TensorSpec([None], tf.float32), tf.TensorSpec([n, 2], tf.int32)
         seeds = tf.TensorSpec(self.dropout_seeds.shape, tf.int64)
+        scalar = tf.TensorSpec([], tf.float32)
         self._load = tf.function(self._load_weights).get_concrete_function(
-            flat, dims, tf.TensorSpec([], tf.float32), seeds
+            flat, dims, scalar, seeds, scalar
         )
         self._assign = tf.function(self._assign_weights).get_concrete_function(flat, dims)
         self._read = tf.function(self._read_weights).get_concrete_function(
@@ -152,7 +158,7 @@ class Workspace:
             values.append(value)
         return values
 
-    def _load_weights(self, flat, dims, learning_rate, seeds):
+    def _load_weights(self, flat, dims, learning_rate, seeds, alpha):
         values = self._assign_weights(flat, dims)
         for slot in self.slots:
             for s, v in zip(slot, self.trainable):
@@ -167,6 +173,7 @@ class Workspace:
         self.pending.assign(False)
         self.dropout_seeds.assign(seeds)
         self.learning_rate.assign(learning_rate)
+        self.alpha.assign(alpha)
 
     @staticmethod
     def _flat(weights):
@@ -174,13 +181,14 @@ class Workspace:
         dims = np.array([(np.shape(w) + (0,))[:2] for w in weights], np.int32)
         return tf.constant(flat), tf.constant(dims)
 
-    def reset(self, weights, learning_rate, seeds):
+    def reset(self, weights, learning_rate, seeds, alpha=0.0):
         """Load a network's initial weights; start the optimizer and dropout afresh."""
         seeds = np.asarray(seeds if len(seeds) else [0], dtype=np.int64)
         with without_grappler(settings.skip_grappler):
             self._load(
-                *self._flat(weights), tf.constant(learning_rate, tf.float32), tf.constant(seeds)
-            )
+                *self._flat(weights), tf.constant(learning_rate, tf.float32),
+                tf.constant(seeds), tf.constant(alpha, tf.float32),
+            )  # fmt: skip
 
     def set_weights(self, weights):
         """Replace the live weights (a Keras callback changed them); nothing else."""
@@ -192,6 +200,19 @@ class Workspace:
         with without_grappler(settings.skip_grappler):
             weights = self._read(tf.constant(best))
         return [np.array(t) for t in weights]
+
+    def get_optimizer_state(self):
+        """The update rule's state: its slots (per slot, one array per trained variable)
+        and its step count. Read in eager operations, for ``partial_fit`` only."""
+        slots = [[np.array(v) for v in slot] for slot in self.slots]
+        return slots, int(self.iterations.numpy())
+
+    def set_optimizer_state(self, slots, iterations):
+        """Go on from an update rule's state (see get_optimizer_state)."""
+        for variables, arrays in zip(self.slots, slots):
+            for v, a in zip(variables, arrays):
+                v.assign(a)
+        self.iterations.assign(iterations)
 
     def set_learning_rate(self, value):
         """The learning rate for the next epochs (a callback's schedule changed it)."""

@@ -39,6 +39,11 @@ def forward(ws, x, training, real=None):
     return tf.matmul(h, kernel) + bias
 
 
+def penalty(ws):
+    """The L2 penalty, ``alpha * sum(kernel ** 2)`` over every kernel (Keras's ``L2(alpha)``)."""
+    return ws.alpha * tf.add_n([tf.reduce_sum(tf.square(kernel)) for kernel, _ in ws.dense])
+
+
 def weighted_loss(ws, x, y, w, training):
     """The sum of the rows' losses times their weights."""
     # Batch norm's batch statistics count the real rows, not the padding.
@@ -49,7 +54,7 @@ def weighted_loss(ws, x, y, w, training):
 
 
 def gradients(ws, x, y, w):
-    """(sum of the batch's weighted losses, gradients of their weighted mean).
+    """(sum of the batch's weighted losses, gradients of their weighted mean plus the penalty).
 
     The backward pass written out, for networks of dense layers: a third of
     the graph operations of GradientTape's generic gradients (which compute
@@ -72,7 +77,10 @@ def gradients(ws, x, y, w):
     grads = []
     for i in range(len(ws.dense) - 1, -1, -1):
         kernel, _ = ws.dense[i]
-        grads += [tf.reduce_sum(g, axis=0), tf.matmul(h, g, transpose_a=True)]
+        kernel_grad = tf.matmul(h, g, transpose_a=True)
+        if ws.penalized:
+            kernel_grad += 2.0 * ws.alpha * kernel
+        grads += [tf.reduce_sum(g, axis=0), kernel_grad]
         if i:
             g = act.gradient(tf.matmul(g, kernel, transpose_b=True), pre[i - 1], h)
             h = inputs[i - 1]
@@ -106,9 +114,15 @@ def epoch(ws, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size, eval_ro
                 batch_sum = weighted_loss(ws, xb, yb, wb, True)
                 # A weighted mean: rows of zero weight have no influence at all.
                 batch_loss = tf.math.divide_no_nan(batch_sum, tf.reduce_sum(wb))
+                if ws.penalized:
+                    batch_loss += penalty(ws)
             grads = tape.gradient(batch_loss, ws.trainable)
         else:
             batch_sum, grads = gradients(ws, xb, yb, wb)
+        if ws.penalized:
+            # Keras's loss of a batch: its mean loss plus the penalty, at the
+            # weights the batch was computed with.
+            batch_sum += penalty(ws) * tf.reduce_sum(wb)
         ws.iterations.assign_add(1)
         step = tf.cast(ws.iterations, tf.float32)
         ws.rule.update(ws.trainable, grads, ws.slots, step, lr, ws.rule.hyper)
@@ -132,4 +146,6 @@ def epoch(ws, x, y, w, n, order, x_val, y_val, w_val, n_val, batch_size, eval_ro
         (tf.constant(0), tf.constant(0.0)),
     )
     val_loss = tf.math.divide_no_nan(val_total, tf.reduce_sum(w_val))
+    if ws.penalized:
+        val_loss += penalty(ws)  # as Keras's evaluate adds its regularization losses
     return train_loss, val_loss

@@ -111,3 +111,45 @@ def test_epochs_with_a_partial_last_batch_train_as_keras_fit(xla):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     val_loss = [v for _, v in result.history]
     np.testing.assert_allclose(val_loss, fitted.history["val_loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_l2_penalty_trains_as_keras_kernel_regularizer(batch_norm):
+    # alpha is Keras's L2(alpha) on every Dense kernel: the same weights after
+    # two epochs of Adam, and the same loss and val_loss, which Keras reports
+    # with the penalty included (written-out backward pass, and GradientTape's
+    # with batch norm).
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec(3, 1, (5,), batch_norm=batch_norm)
+    weights = initial_weights(spec, rng)
+    x, y = rng.rand(15, 3).astype("float32"), rng.rand(15, 1).astype("float32")
+    ones = np.ones(15, "float32")
+    alpha = 0.05
+    # With batch norm the hidden biases' gradient is zero but for rounding,
+    # which Adam's normalised steps would blow up to its step size: SGD there.
+    optimizer = "sgd" if batch_norm else "adam"
+    config = train_config(
+        optimizer=optimizer, learning_rate=0.01, batch_size=4, epochs=2, shuffle=False,
+        early_stopping=False, alpha=alpha,
+    )  # fmt: skip
+    result = train(spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]), config)
+    regularized = [
+        keras.Input((3,)),
+        keras.layers.Dense(5, activation="relu", kernel_regularizer=keras.regularizers.L2(alpha)),
+    ]
+    if batch_norm:
+        regularized.append(keras.layers.BatchNormalization(epsilon=1e-3))
+    regularized.append(keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(alpha)))
+    model = keras.Sequential(regularized)  # fmt: skip
+    model.set_weights(weights)
+    keras_optimizer = keras.optimizers.SGD(0.01) if batch_norm else keras.optimizers.Adam(0.01)
+    model.compile(optimizer=keras_optimizer, loss="mae")
+    fitted = model.fit(
+        x[:10], y[:10], batch_size=4, epochs=2, shuffle=False,
+        validation_data=(x[10:], y[10:]), verbose=0,
+    )  # fmt: skip
+    for ours, theirs in zip(result.weights, model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    loss, val_loss = np.array(result.history).T
+    np.testing.assert_allclose(loss, fitted.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(val_loss, fitted.history["val_loss"], rtol=1e-5)
