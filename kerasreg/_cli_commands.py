@@ -227,9 +227,15 @@ def _delimiter(header):
     """The delimiter of a header line: the candidate it holds most (outside quotes), or ","."""
     import csv
 
-    fields = {d: len(next(csv.reader([header], delimiter=d), [])) for d in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda d: fields[d])
-    return best if fields[best] > 1 else ","
+    def fields(delimiter):
+        try:
+            return len(next(csv.reader([header], delimiter=delimiter), []))
+        except csv.Error:
+            return 0
+
+    counts = {d: fields(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=counts.get)
+    return best if counts[best] > 1 else ","
 
 
 def _read_csv(path, sep=None):
@@ -242,19 +248,23 @@ def _read_csv(path, sep=None):
         raise CommandError(f"{path}: no such file")
     try:
         if path == "-":
-            text = sys.stdin.read()
+            source = io.StringIO(sys.stdin.read())
+            header = source.readline()
+            source.seek(0)
         else:
-            with open(path, encoding="utf-8", newline="") as f:
-                text = f.read()
+            source = path
+            # Universal newlines: \n, \r\n and a lone \r all end the header.
+            with open(path, encoding="utf-8") as f:
+                header = f.readline()
     except UnicodeDecodeError:
         raise CommandError(f"{path} is not a text file (not UTF-8): not a CSV file") from None
-    header = text.lstrip("\ufeff").partition("\n")[0].rstrip("\r")
+    header = header.lstrip("\ufeff").rstrip("\r\n")
     sep = sep or _delimiter(header)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep)
+        frame = pd.read_csv(source, sep=sep)
     except pd.errors.EmptyDataError:
         raise CommandError(f"{path} is empty") from None
-    except pd.errors.ParserError as e:
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise CommandError(
             f"{path} is not a readable CSV file with delimiter {sep!r} ({' '.join(str(e).split())})"
             f"; its first line is {header[:200]!r}. Give the delimiter with --sep"

@@ -447,7 +447,9 @@ default=None
         on from the fitted weights and scalers with a fresh optimizer. Calling
         ``partial_fit`` k times on the same rows trains exactly as
         ``fit(X, y)`` with ``epochs=k, early_stopping=False`` does, bit for
-        bit with an int ``random_state``.
+        bit with an int ``random_state``. Ctrl-C during a call raises
+        KeyboardInterrupt and leaves the estimator as it was before the call.
+        Changing ``optimizer`` between calls starts the new one afresh.
 
         Parameters
         ----------
@@ -494,7 +496,12 @@ default=None
         self.n_iter_ = done_before + len(result.history)
         self.best_epoch_ = self.n_iter_  # no early stopping: the last epoch's weights
         self._partial = state
-        warn_stop(self, result.stop_reason)
+        if result.stop_reason == "interrupted":
+            # A loop of partial_fit calls must stop at Ctrl-C: the call is
+            # undone (partial_fit restores the estimator) and may be repeated.
+            raise KeyboardInterrupt
+        if result.stop_reason == "diverged":  # one epoch: nothing else to warn about
+            warn_stop(self, result.stop_reason)
         return self
 
     @staticmethod

@@ -133,6 +133,9 @@ def partial_fit_network(est, X, y, sw, y_ndim, first):
         state = getattr(est, "_partial", None)
         if state is None:  # after fit: its weights and scalers, a fresh optimizer
             seed, resume = _seed(est)[0], None
+        elif state["optimizer"] != est.optimizer:  # another update rule: a fresh state
+            engine = {**state["engine"], "slots": [], "iterations": 0}
+            seed, resume = state["seed"], _engine.TrainState(**engine)
         else:
             seed, resume = state["seed"], _engine.TrainState(**state["engine"])
         x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
@@ -150,7 +153,7 @@ def partial_fit_network(est, X, y, sw, y_ndim, first):
         "slots": result.state.slots, "iterations": result.state.iterations,
         "epochs": result.state.epochs,
     }  # fmt: skip
-    return fitted, result, {"seed": seed, "engine": engine_state}
+    return fitted, result, {"seed": seed, "optimizer": est.optimizer, "engine": engine_state}
 
 
 def fit_network(

@@ -60,8 +60,14 @@ class StateMixin:
                 epochs = pd.Index(history["epoch"], name="epoch")
             columns = {c: history[c] for c in ("loss", "val_loss")}
             state = {**state, "history_": pd.DataFrame(columns, index=epochs)}
+        if "_spec" in state and "_fitted" not in state:  # a pickle of kerasreg 0.1.0
+            state = dict(state)
+            state["_fitted"] = {
+                "spec": state.pop("_spec"), "weights": state.pop("_weights"),
+                "y_ndim": state.pop("_y_ndim"),
+            }  # fmt: skip
         fitted = state.get("_fitted")
-        if isinstance(fitted, dict):  # from __getstate__
+        if isinstance(fitted, dict):  # from __getstate__, or migrated above
             scalers = {"x_scaler": state["x_scaler_"], "y_scaler": state["y_scaler_"]}
             fitted = FittedNetwork(**fitted, **scalers)
             state = {**state, "_fitted": fitted}

@@ -388,3 +388,13 @@ def test_an_unreadable_csv_error_says_what_was_seen(tmp_path, capsys):
     assert status == 2
     assert "not a readable CSV file with delimiter ','" in err
     assert "its first line is 'a,b,y'" in err and "--sep" in err
+
+
+def test_a_csv_with_old_mac_line_endings(csv, tmp_path, capsys):
+    # Lines ended by a lone \r: the header is the first of them.
+    path = tmp_path / "cr.csv"
+    path.write_bytes(csv.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    status, _, err = run(
+        capsys, "train", path, "--target", "y", *TINY, "-q", "-o", tmp_path / "m.kr"
+    )
+    assert status == 0, err

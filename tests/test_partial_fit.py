@@ -76,3 +76,38 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(data):
         reg.partial_fit(X, np.column_stack([y, y]))
     assert reg.n_iter_ == 1
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+def test_no_convergence_warning_and_ctrl_c_stops_a_loop(data):
+    import warnings
+
+    from kerasreg._engine import tuned
+
+    X, y = data
+    reg = DenseRegressor(width=8, depth=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one epoch asked for is not a failure to converge
+        reg.partial_fit(X, y)
+    before = reg.predict(X)
+
+    def interrupt(inputs, outputs):
+        raise KeyboardInterrupt
+
+    with tuned(after_call=interrupt), pytest.raises(KeyboardInterrupt):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 1
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
+def test_callbacks_count_epochs_across_calls_and_a_new_optimizer_starts_afresh(data):
+    import keras
+
+    X, y = data
+    seen = []
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: seen.append(epoch) or lr)
+    reg = DenseRegressor(width=8, depth=1, random_state=0, callbacks=[schedule])
+    for _ in range(3):
+        reg.partial_fit(X, y)
+    assert seen == [0, 1, 2]
+    reg.set_params(optimizer="rmsprop", callbacks=None).partial_fit(X, y)
+    assert np.isfinite(reg.predict(X)).all() and reg.n_iter_ == 4

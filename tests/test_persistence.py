@@ -314,3 +314,14 @@ def test_skops_round_trip_trusts_only_kerasreg_types(frame_model, tmp_path, with
     again = pickle.loads(pickle.dumps(reg))
     assert len(again.callbacks or []) == with_callbacks
     assert again.history_.equals(reg.history_)
+
+
+def test_a_pickle_of_kerasreg_0_1_0_still_predicts(frame_model):
+    # 0.1.0 kept the network as _spec, _weights and _y_ndim.
+    reg, X = frame_model
+    state = copy.deepcopy(reg.__dict__)
+    fitted = state.pop("_fitted")
+    state.update(_spec=fitted.spec, _weights=fitted.weights, _y_ndim=fitted.y_ndim)
+    old = DenseRegressor.__new__(DenseRegressor)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.predict(X), reg.predict(X))

@@ -251,38 +251,57 @@ _USER_LOG_LEVEL = (
 )
 
 
+_hold_lock = threading.RLock()
+_hold_depth = [0]
+
+
 class _held_stderr:
     """Hold what is written to file descriptor 2; pass on all but TensorFlow's start-up logs.
 
     Nothing is held when the user asked for TensorFlow's logs
-    (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1), or where stderr has no file
-    descriptor. Everything held is shown if the block raises.
+    (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1), where stderr has no file descriptor or
+    no temporary file can be made, or inside another hold (one lock: two
+    threads starting TensorFlow at once never swap each other's fd 2).
+    Everything held is shown if the block raises. If the process dies inside
+    the block (TensorFlow aborting), what was held is lost with it.
     """
 
     def __enter__(self):
+        _hold_lock.acquire()
+        _hold_depth[0] += 1
         self.saved = None
-        if _USER_LOG_LEVEL in ("0", "1"):
+        if _USER_LOG_LEVEL in ("0", "1") or _hold_depth[0] > 1:
             return self
         try:
             sys.stderr.flush()
-            self.saved = os.dup(2)
+            self.held = tempfile.TemporaryFile()
         except (AttributeError, OSError, ValueError):
             return self
-        self.held = tempfile.TemporaryFile()
-        os.dup2(self.held.fileno(), 2)
+        try:
+            self.saved = os.dup(2)
+            os.dup2(self.held.fileno(), 2)
+        except OSError:
+            if self.saved is not None:
+                os.close(self.saved)
+                self.saved = None
+            self.held.close()
         return self
 
     def __exit__(self, kind, value, traceback):
-        if self.saved is None:
-            return
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
-        with self.held:
-            self.held.seek(0)
-            lines = self.held.read().decode(errors="replace").splitlines(keepends=True)
-        kept = lines if kind is not None else [x for x in lines if not _STARTUP_LOG.match(x)]
-        if kept:
-            sys.stderr.write("".join(kept))
+        try:
+            if self.saved is None:
+                return
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
+            with self.held:
+                self.held.seek(0)
+                lines = self.held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = lines if kind is not None else [x for x in lines if not _STARTUP_LOG.match(x)]
+            if kept:
+                sys.stderr.write("".join(kept))
+        finally:
+            _hold_depth[0] -= 1
+            _hold_lock.release()
 
 
 def import_quietly(name="tensorflow"):

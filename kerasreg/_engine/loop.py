@@ -176,7 +176,8 @@ def train(
     # What a compilation and an epoch's time depend on, beyond the workspace.
     signature = (spec, rows, val_rows, batch_size)
     xla = use_xla(spec, steps_per_epoch, config.jit_compile) and XLA_BUDGET.allows(
-        (config.optimizer, config.loss, *signature), force=forced(config.jit_compile) is True
+        (config.optimizer, config.loss, config.alpha > 0, *signature),
+        force=forced(config.jit_compile) is True,
     )
     key = (Structure(spec), config.optimizer, config.loss, xla, config.alpha > 0)
     # Checked out for this run alone: concurrent fits never share variables.
@@ -266,7 +267,7 @@ class _Run:
                 start = len(history)
                 k = 1 if cbs else min(per_call, config.epochs - start)
                 if cbs:
-                    self._notify(self.list.on_epoch_begin, start, sync=False)
+                    self._notify(self.list.on_epoch_begin, self.first_epoch + start, sync=False)
                 if config.shuffle:
                     # Shuffled in NumPy: XLA's sort would cost more than the epoch.
                     for j in range(k):
@@ -299,7 +300,7 @@ class _Run:
                     logs = {"loss": history[-1][0]}
                     if self.has_val:
                         logs["val_loss"] = history[-1][1]
-                    self._notify(self.list.on_epoch_end, start, logs)
+                    self._notify(self.list.on_epoch_end, self.first_epoch + start, logs)
                 if status == EARLY_STOP:
                     result.stop_reason = "early_stopping"
                     break

@@ -204,11 +204,11 @@ class Workspace:
     def get_optimizer_state(self):
         """The update rule's state: its slots (per slot, one array per trained variable)
         and its step count. Read in eager operations, for ``partial_fit`` only."""
-        slots = [[np.array(v) for v in slot] for slot in self.slots]
+        slots = [[v.numpy() for v in slot] for slot in self.slots]
         return slots, int(self.iterations.numpy())
 
     def set_optimizer_state(self, slots, iterations):
-        """Go on from an update rule's state (see get_optimizer_state)."""
+        """Go on from an update rule's state (see get_optimizer_state); no slots: fresh ones."""
         for variables, arrays in zip(self.slots, slots):
             for v, a in zip(variables, arrays):
                 v.assign(a)
