@@ -24,7 +24,8 @@ import numpy as np
 from kerasreg import DenseRegressor
 rng = np.random.RandomState(0)
 X = rng.rand(200, 3)
-reg = DenseRegressor(width=8, depth=1, epochs=3, random_state=0).fit(X, X.sum(1))
+# Batches of 8: 25 an epoch, compiled with XLA, whose first compilation logs too.
+reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
 reg.predict(X[:2])
 reg.model_
 print(json.dumps({"environment_unchanged": dict(os.environ) == before}))

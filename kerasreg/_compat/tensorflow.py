@@ -4,6 +4,7 @@ Importing this module does not import TensorFlow (kerasreg._fork reads
 :func:`runtime_started` at every fork); the functions import it when called.
 """
 
+import contextlib
 import importlib
 import os
 import re
@@ -302,6 +303,22 @@ class _held_stderr:
         finally:
             _hold_depth[0] -= 1
             _hold_lock.release()
+
+
+_xla_started = []
+
+
+def first_xla_call_quietly(xla):
+    """A context for a program call: the process's first XLA compilation without its logs.
+
+    XLA logs four info lines when it first compiles in a process ("XLA
+    service ... initialized", "Compiled cluster using XLA!"), whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says, held like the start-up messages.
+    """
+    if not xla or _xla_started:
+        return contextlib.nullcontext()
+    _xla_started.append(True)
+    return _held_stderr()
 
 
 def import_quietly(name="tensorflow"):

@@ -18,7 +18,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from .._compat.tensorflow import without_grappler
+from .._compat.tensorflow import first_xla_call_quietly, without_grappler
 from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
 from . import step
 from .config import settings
@@ -242,7 +242,7 @@ class Workspace:
         if self._run is None:
             self._program = tf.function(self._epochs, jit_compile=self.xla, autograph=False)
             self._run = self._program.get_concrete_function(*self._epochs_signature)
-        with without_grappler(settings.skip_grappler):
+        with without_grappler(settings.skip_grappler), first_xla_call_quietly(self.xla):
             outputs = self._run(*args)
         if settings.after_call is not None:
             settings.after_call(args, outputs)
