@@ -29,7 +29,7 @@ from ._fitting import fit_network, partial_fit_network, validation_rows, warn_st
 from ._network import NetworkSpec
 from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, fill_choices
 from ._serialization import StateMixin
-from ._validation import check_sample_weight, is_bool, validate
+from ._validation import is_bool, training_rows, validate
 
 
 class DenseRegressor(StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstimator):
@@ -382,11 +382,16 @@ default=None
             The fitted estimator.
         """
         validation_data = validation_rows(validation_data, X_val, y_val, sample_weight_val)
-        # A failed fit must leave a previously fitted estimator as it was
-        # (but for scikit-learn's callback bookkeeping, torn down after fit).
+        return self._undone_on_failure(self._fit, X, y, sample_weight, validation_data)
+
+    def _undone_on_failure(self, run, *args):
+        """``run(*args)``; if it raises (Ctrl-C too), the estimator is left as it was.
+
+        All but scikit-learn's callback bookkeeping, which it tears down after fit.
+        """
         saved = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight, validation_data)
+            return run(*args)
         except BaseException:
             live = {k: v for k, v in self.__dict__.items() if k in sk_compat.CALLBACK_STATE}
             self.__dict__.clear()
@@ -396,41 +401,14 @@ default=None
     def _fit(self, X, y, sample_weight, validation_data):
         self._check_params()
         warm = self.warm_start and hasattr(self, "_fitted")
-        X, y, sw, y_ndim = self._training_rows(X, y, sample_weight, reset=not warm)
+        X, y, sw, y_ndim = training_rows(self, X, y, sample_weight, reset=not warm)
         self.__dict__.pop("_partial", None)  # partial_fit's optimizer state, if any
         fitted, result, context = fit_network(self, X, y, sw, validation_data, y_ndim, warm)
-        history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
-        done_before = self.n_iter_ if warm else 0
-        history.index = pd.RangeIndex(done_before + 1, done_before + len(history) + 1, name="epoch")
-        if warm:
-            history = pd.concat([self.history_, history])
-
-        self.__dict__.pop("_model", None)
-        self.__dict__.update(self._fitted_attributes(fitted))
-        self.history_ = history
-        self.n_iter_ = done_before + len(result.history)
+        done_before = self._record_run(fitted, result, continuing=warm)
         self.best_epoch_ = done_before + result.best_epoch
         warn_stop(self, result.stop_reason)
         sk_compat.end_fit(context, self, X, y)
         return self
-
-    def _training_rows(self, X, y, sample_weight, reset):
-        """Validated X, y (2-D float64), sample weights (rows of weight 0 dropped), y.ndim."""
-        X, y = validate(self, X, y, reset=reset)
-        y_ndim = y.ndim
-        try:  # scikit-learn leaves y of numeric strings as strings
-            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"Expected numeric y. Received: {e}") from e
-        if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
-            raise ValueError("Input y contains infinity or a value too large for float64.")
-        sw = (
-            np.ones(len(X)) if sample_weight is None else check_sample_weight(sample_weight, len(X))
-        )
-        if sample_weight is not None:
-            keep = sw > 0
-            X, y, sw = X[keep], y[keep], sw[keep]
-        return X, y, sw, y_ndim
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on X and y, going on from the previous call.
@@ -467,33 +445,19 @@ default=None
         self : DenseRegressor
             The estimator, trained one more epoch.
         """
-        saved = dict(self.__dict__)
-        try:
-            return self._partial_fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        return self._undone_on_failure(self._partial_fit, X, y, sample_weight)
 
     def _partial_fit(self, X, y, sample_weight):
         first = "_fitted" not in self.__dict__
         self._check_params()
-        X, y, sw, y_ndim = self._training_rows(X, y, sample_weight, reset=first)
+        X, y, sw, y_ndim = training_rows(self, X, y, sample_weight, reset=first)
         if not first and y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"Expected y with {self.n_outputs_} output(s), as in the earlier calls. "
                 f"Received: y with {y.shape[1]}"
             )
         fitted, result, state = partial_fit_network(self, X, y, sw, y_ndim, first)
-        history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
-        done_before = 0 if first else self.n_iter_
-        history.index = pd.RangeIndex(done_before + 1, done_before + len(history) + 1, name="epoch")
-        if not first:
-            history = pd.concat([self.history_, history])
-        self.__dict__.pop("_model", None)
-        self.__dict__.update(self._fitted_attributes(fitted))
-        self.history_ = history
-        self.n_iter_ = done_before + len(result.history)
+        self._record_run(fitted, result, continuing=not first)
         self.best_epoch_ = self.n_iter_  # no early stopping: the last epoch's weights
         self._partial = state
         if result.stop_reason == "interrupted":
@@ -503,6 +467,23 @@ default=None
         if result.stop_reason == "diverged":  # one epoch: nothing else to warn about
             warn_stop(self, result.stop_reason)
         return self
+
+    def _record_run(self, fitted, result, continuing):
+        """Set the fitted network, history_ and n_iter_ after a run; returns the epochs before.
+
+        ``continuing``: the run went on from the fitted state (warm start,
+        partial_fit), so its epochs follow the earlier ones in history_.
+        """
+        done_before = self.n_iter_ if continuing else 0
+        history = pd.DataFrame(result.history, columns=["loss", "val_loss"])
+        history.index = pd.RangeIndex(done_before + 1, done_before + len(history) + 1, name="epoch")
+        if continuing:
+            history = pd.concat([self.history_, history])
+        self.__dict__.pop("_model", None)
+        self.__dict__.update(self._fitted_attributes(fitted))
+        self.history_ = history
+        self.n_iter_ = done_before + len(result.history)
+        return done_before
 
     @staticmethod
     def _fitted_attributes(fitted):

@@ -78,3 +78,20 @@ def check_sample_weight(sample_weight, n_samples):
     if not sw.any():
         raise ValueError("Expected at least one positive sample_weight. Received all zeros.")
     return sw
+
+
+def training_rows(estimator, X, y, sample_weight, reset):
+    """Validated X, y (2-D float64), sample weights (rows of weight 0 dropped), y.ndim."""
+    X, y = validate(estimator, X, y, reset=reset)
+    y_ndim = y.ndim
+    try:  # scikit-learn leaves y of numeric strings as strings
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Expected numeric y. Received: {e}") from e
+    if not np.isfinite(y).all():  # scikit-learn checks object y for NaN only
+        raise ValueError("Input y contains infinity or a value too large for float64.")
+    sw = np.ones(len(X)) if sample_weight is None else check_sample_weight(sample_weight, len(X))
+    if sample_weight is not None:
+        keep = sw > 0
+        X, y, sw = X[keep], y[keep], sw[keep]
+    return X, y, sw, y_ndim
