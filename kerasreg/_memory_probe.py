@@ -11,7 +11,7 @@ and new ones traced only with more depths than its cache keeps idle
 (``settings.idle_workspaces``, 32; ``--max-idle`` lowers it); XLA, where
 the engine uses it (``--batch-size 8`` or less), compiles once per architecture.
 Prints the resident set size (VmRSS from ``/proc/self/status``) after fit 10,
-20, 50, 100, then every 100 and at the end, the growth since fit 10, the
+20, 25, 50, 100, then every 50 and at the end, the growth since fit 10, the
 workspaces traced and XLA programs compiled so far, the number of memory
 mappings (the kernel stops a process at ``vm.max_map_count``, 65530 by
 default) and fits per second.
@@ -21,6 +21,9 @@ Run::
     python -m kerasreg._memory_probe --fits 200
     python -m kerasreg._memory_probe --fits 500 --json /tmp/memory.json
     python -m kerasreg._memory_probe --fits 200 --depths 1,2,3,4,5,6 --max-idle 4  # evicts
+    # a search's fits: widths 4 to 64 x depths 1 to 3 x two batch sizes, on red wine
+    python -m kerasreg._memory_probe --fits 300 --data wine --widths 4-64 --depths 1-3 \
+        --batch-sizes 32,256 --order random
 
 With ``--order cycle`` (the default) the architectures come round in turn: with
 more structures than the cache holds, every fit misses the cache and builds and
@@ -101,19 +104,28 @@ def max_map_count():
 
 
 def _ints(text):
-    return [int(v) for v in text.split(",") if v.strip()]
+    """Comma-separated integers; ``a-b`` is every integer from a to b."""
+    values = []
+    for part in (v.strip() for v in text.split(",")):
+        if "-" in part:
+            low, high = (int(v) for v in part.split("-"))
+            values += range(low, high + 1)
+        elif part:
+            values.append(int(part))
+    return values
 
 
 def checkpoints(n_fits):
-    marks = [m for m in (10, 20, 50, 100) if m <= n_fits]
-    marks += list(range(200, n_fits + 1, 100))
+    marks = [m for m in (10, 20, 25, 50, 100) if m <= n_fits]
+    marks += list(range(150, n_fits + 1, 50))
     if n_fits not in marks:
         marks.append(n_fits)
     return sorted(set(marks))
 
 
-def architectures(widths, depths, order, n_fits, block, seed=0):
-    archs = list(itertools.product(widths, depths))
+def architectures(widths, depths, order, n_fits, block, seed=0, batch_sizes=(32,)):
+    """The fits' (width, depth, batch_size), in the order they run."""
+    archs = list(itertools.product(widths, depths, batch_sizes))
     if order == "cycle":
         return [archs[i % len(archs)] for i in range(n_fits)]
     if order == "blocks":
@@ -130,7 +142,7 @@ BASE_WIDTHS = [4, 8, 16, 32, 64]
 
 def run(
     n_fits, widths=None, depths=(1, 2, 3), order="cycle", block=10, rows=128, features=5,
-    max_idle=None, quiet=False, batch_size=32,
+    max_idle=None, quiet=False, batch_size=32, batch_sizes=None, data="random", epochs=2,
 ):  # fmt: skip
     from sklearn.datasets import make_regression
 
@@ -144,8 +156,15 @@ def run(
     depths = list(depths)
     if widths is None:
         widths = list(BASE_WIDTHS)
-    X, y = make_regression(n_samples=rows, n_features=features, noise=1.0, random_state=0)
-    plan = architectures(widths, depths, order, n_fits, block)
+    batch_sizes = list(batch_sizes or [batch_size])
+    if data == "wine":
+        from kerasreg.datasets import load_red_wine
+
+        X, y = load_red_wine(return_X_y=True)
+        rows, features = X.shape
+    else:
+        X, y = make_regression(n_samples=rows, n_features=features, noise=1.0, random_state=0)
+    plan = architectures(widths, depths, order, n_fits, block, batch_sizes=batch_sizes)
 
     # Workspaces built (each is a trace) and XLA compilations, as the engine counts them.
     traces_start = POOL.created
@@ -153,8 +172,7 @@ def run(
     from kerasreg._network import NetworkSpec
 
     # Whether these fits compile with XLA: the engine's choice, per architecture.
-    steps = -(-rows // batch_size)
-    modes = {use_xla(NetworkSpec(features, 1, (w,) * d), steps) for w, d in set(plan)}
+    modes = {use_xla(NetworkSpec(features, 1, (w,) * d), -(-rows // b)) for w, d, b in set(plan)}
     xla = {frozenset([True]): "XLA", frozenset([False]): "plain graphs"}.get(
         frozenset(modes), "XLA and plain graphs"
     )
@@ -164,7 +182,7 @@ def run(
     say(
         f"{n_fits} fits, {len(set(plan))} architectures (widths {widths} x depths {depths}, "
         f"order {order}), cache max_idle={settings.idle_workspaces}, {rows} rows x {features} "
-        f"features, batch_size={batch_size} ({xla}), epochs=2; RSS before the first fit "
+        f"features, batch_size={batch_sizes} ({xla}), epochs={epochs}; RSS before the first fit "
         f"{rss_start:.1f} MiB"
     )
     say(
@@ -175,11 +193,11 @@ def run(
     marks = checkpoints(n_fits)
     start = last_time = time.perf_counter()
     last_fit = 0
-    for i, (width, depth) in enumerate(plan, 1):
+    for i, (width, depth, batch) in enumerate(plan, 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             DenseRegressor(
-                width=width, depth=depth, epochs=2, batch_size=batch_size,
+                width=width, depth=depth, epochs=epochs, batch_size=batch,
                 early_stopping=False, random_state=i,
             ).fit(X, y)  # fmt: skip
         if i in marks:
@@ -214,7 +232,8 @@ def run(
         fits=n_fits,
         architectures=len(set(plan)),
         order=order,
-        batch_size=batch_size,
+        batch_sizes=batch_sizes,
+        data=data,
         compiled=xla,
         max_idle=settings.idle_workspaces,
         traces=POOL.created - traces_start,
@@ -247,7 +266,7 @@ def main(argv=None):
     parser.add_argument(
         "--widths",
         type=_ints,
-        help="comma-separated (default 4,8,16,32,64)",
+        help="comma-separated, a-b for a range (default 4,8,16,32,64)",
     )
     parser.add_argument("--depths", type=_ints, default=[1, 2, 3])
     parser.add_argument(
@@ -264,6 +283,20 @@ def main(argv=None):
         "16+ steps per epoch for which the engine compiles with XLA",
     )
     parser.add_argument(
+        "--batch-sizes",
+        type=_ints,
+        help="comma-separated batch sizes to cycle through with the architectures "
+        "(overrides --batch-size)",
+    )
+    parser.add_argument(
+        "--data",
+        choices=["random", "wine"],
+        default="random",
+        help="random: make_regression with --rows x --features; wine: the bundled red wine "
+        "(1,599 x 11)",
+    )
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
         "--max-idle", type=int, help="idle workspaces the engine keeps (default: as shipped, 32)"
     )
     parser.add_argument("--json", help="also write the readings to this JSON file")
@@ -274,7 +307,8 @@ def main(argv=None):
     summary = run(
         args.fits, args.widths, args.depths, order=args.order, block=args.block,
         rows=args.rows, features=args.features, max_idle=args.max_idle, quiet=args.quiet,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size, batch_sizes=args.batch_sizes, data=args.data,
+        epochs=args.epochs,
     )  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

@@ -32,3 +32,18 @@ def idle_workspace(depth, optimizer="adam", loss="mae"):
         if structure.depth == depth and (opt, lss) == (optimizer, loss):
             return ws
     return None
+
+
+def same_as_keras_fit(model, optimizer, x, y, result):
+    """Keras's model.fit of model on rows 0-9 (validation 10-14), 2 epochs in batches of 4,
+    unshuffled, MAE: its weights must equal the engine's result's; returns its history."""
+    model.compile(optimizer=optimizer, loss="mae")
+    fitted = model.fit(
+        x[:10], y[:10], batch_size=4, epochs=2, shuffle=False,
+        validation_data=(x[10:], y[10:]), verbose=0,
+    )  # fmt: skip
+    theirs = model.get_weights()
+    assert [w.shape for w in result.weights] == [w.shape for w in theirs]
+    for ours, their in zip(result.weights, theirs):
+        np.testing.assert_allclose(ours, their, rtol=1e-5, atol=1e-6)
+    return fitted.history

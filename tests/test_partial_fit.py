@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import make_regression
 
 from kerasreg import DenseRegressor
 
@@ -10,6 +11,8 @@ _CASES = {
     "relu": dict(width=8, depth=2),
     "dropout-batch-norm": dict(width=8, depth=2, dropout=0.2, batch_norm=True),
     "sgd-xla": dict(width=8, depth=1, optimizer="sgd", batch_size=8, jit_compile=True),
+    # XLA runs widths 5 and 3 padded to 8 and 4: Adam's state is carried unpadded.
+    "adam-xla-padded": dict(hidden_layer_sizes=(5, 3), batch_norm=True, jit_compile=True),
 }
 
 
@@ -111,3 +114,18 @@ def test_callbacks_count_epochs_across_calls_and_a_new_optimizer_starts_afresh(d
     assert seen == [0, 1, 2]
     reg.set_params(optimizer="rmsprop", callbacks=None).partial_fit(X, y)
     assert np.isfinite(reg.predict(X)).all() and reg.n_iter_ == 4
+
+
+def test_blocks_that_switch_between_xla_and_a_plain_graph():
+    # 400 rows in batches of 16 run under XLA, width 5 padded to 8; 48 rows
+    # (3 steps) as a plain graph at width 5: Adam's state goes from one to
+    # the other in the network's own shapes.
+    X, y = make_regression(n_samples=448, n_features=4, noise=0.5, random_state=0)
+    est = DenseRegressor(width=5, depth=1, batch_size=16, random_state=0)
+    for rows in (slice(0, 400), slice(400, 448), slice(0, 400)):
+        est.partial_fit(X[rows], y[rows])
+        slots = est._partial["engine"]["slots"]
+        assert [[a.shape for a in slot] for slot in slots] == [
+            [(X.shape[1], 5), (5,), (5, 1), (1,)]
+        ] * 2
+    assert np.isfinite(est.predict(X)).all() and est.n_iter_ == 3

@@ -90,6 +90,10 @@ class Settings:
         Below this address-space limit (``ulimit -v``) ``"auto"`` does not
         compile: XLA's compiler threads need a few GB of address space and
         abort the process without it.
+    pad_widths : bool
+        XLA runs hidden layers padded to a few widths (see
+        kerasreg._engine.widths), so that networks of nearby widths share a
+        compilation.
     skip_grappler : bool
         Run the engine's programs without Grappler's graph rewrites (see
         kerasreg._compat.tensorflow.without_grappler).
@@ -111,6 +115,7 @@ class Settings:
     xla_min_steps: int = 16
     xla_min_macs: int = 250_000
     xla_min_address_space: int = 16 << 30
+    pad_widths: bool = True
     skip_grappler: bool = True
     after_call: Callable | None = None
 

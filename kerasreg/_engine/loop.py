@@ -18,10 +18,12 @@ from .._compat.tensorflow import start_quietly
 from .._fork import check_not_forked
 from .._network import NetworkSpec, build_model
 from .._registry import OPTIMIZERS
+from . import widths
 from .cache import Structure, WorkspacePool, XlaBudget, forced, use_xla
 from .config import TrainConfig, settings
 from .program import EARLY_STOP, NOT_FINITE, Workspace
 from .tensors import aligned, padded, padded_rows, shared
+from .widths import padded_spec, trainable_shapes
 
 #: Idle workspaces, for reuse by later fits of the same key.
 POOL = WorkspacePool(Workspace)
@@ -173,12 +175,17 @@ def train(
         )
     # A power of two of at least settings.min_val_rows: whole evaluation slices.
     val_rows = padded_rows(len(val_data[0]), 1, settings.min_val_rows)
+    xla = use_xla(spec, steps_per_epoch, config.jit_compile)
+    # XLA runs the network padded to a few widths (see widths): fewer compilations.
+    run_spec = padded_spec(spec) if xla else spec
     # What a compilation and an epoch's time depend on, beyond the workspace.
-    signature = (spec, rows, val_rows, batch_size)
-    xla = use_xla(spec, steps_per_epoch, config.jit_compile) and XLA_BUDGET.allows(
+    signature = (run_spec, rows, val_rows, batch_size)
+    if xla and not XLA_BUDGET.allows(
         (config.optimizer, config.loss, config.alpha > 0, *signature),
         force=forced(config.jit_compile) is True,
-    )
+    ):
+        xla, run_spec = False, spec
+        signature = (spec, rows, val_rows, batch_size)
     key = (Structure(spec), config.optimizer, config.loss, xla, config.alpha > 0)
     # Checked out for this run alone: concurrent fits never share variables.
     ws = POOL.checkout(key)
@@ -186,10 +193,11 @@ def train(
         seeds = np.random.RandomState(config.seed).randint(
             np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
-        ws.reset(weights, config.learning_rate, seeds, config.alpha)
+        shapes = _Shapes(spec, run_spec)
+        ws.reset(shapes.pad(weights), config.learning_rate, seeds, config.alpha)
         if resume is not None:
-            ws.set_optimizer_state(resume.slots, resume.iterations)
-        training = _Run(ws, spec, weights, config, callbacks, has_val, resume)
+            ws.set_optimizer_state(shapes.pad_slots(resume.slots), resume.iterations)
+        training = _Run(ws, spec, weights, config, callbacks, has_val, resume, shapes)
         data = (
             *padded(train_data, rows), tf.constant(n, tf.int32),
             padded(val_data, val_rows) + [tf.constant(len(val_data[0]), tf.int32)],
@@ -201,17 +209,38 @@ def train(
         result = training.run(n, rows, data, most_per_call, signature, val_rows, batch_size)
         if keep_state:
             done = (resume.epochs if resume else 0) + len(result.history)
-            result.state = TrainState(*ws.get_optimizer_state(), epochs=done)
+            slots, iterations = ws.get_optimizer_state()
+            result.state = TrainState(shapes.unpad_slots(slots), iterations, epochs=done)
         return result
     finally:
         POOL.checkin(key, ws)
 
 
+class _Shapes:
+    """Weights and optimizer slots between the network's shapes and the program's (padded)."""
+
+    def __init__(self, spec, run_spec):
+        self.weights, self.run_weights = spec.weight_shapes(), run_spec.weight_shapes()
+        self.slots, self.run_slots = trainable_shapes(spec), trainable_shapes(run_spec)
+
+    def pad(self, weights):
+        return widths.pad(weights, self.run_weights)
+
+    def unpad(self, weights):
+        return widths.unpad(weights, self.weights)
+
+    def pad_slots(self, slots):
+        return [widths.pad(slot, self.run_slots) for slot in slots]
+
+    def unpad_slots(self, slots):
+        return [widths.unpad(slot, self.slots) for slot in slots]
+
+
 class _Run:
     """One training run on a checked-out workspace: its history, callbacks and stop."""
 
-    def __init__(self, ws, spec, weights, config, callbacks, has_val, resume=None):
-        self.ws, self.config, self.has_val = ws, config, has_val
+    def __init__(self, ws, spec, weights, config, callbacks, has_val, resume, shapes):
+        self.ws, self.config, self.has_val, self.shapes = ws, config, has_val, shapes
         # Epochs done in earlier runs: each epoch's shuffle is drawn from its number.
         self.first_epoch = resume.epochs if resume else 0
         self.callbacks = list(callbacks)
@@ -323,7 +352,7 @@ class _Run:
             config.early_stopping and config.restore_best_weights
         )
         # pending: the live weights are the best, not yet copied to ws.best.
-        result.weights = ws.get_weights(best=restore and not pending)
+        result.weights = self.shapes.unpad(ws.get_weights(best=restore and not pending))
         return result
 
     def _notify(self, call, *args, sync=True):
@@ -337,14 +366,14 @@ class _Run:
         if isinstance(model, _NoModel):
             return call(*args)
         if sync:
-            before = ws.get_weights()
+            before = self.shapes.unpad(ws.get_weights())
             model.set_weights(before)
         else:
             before = model.get_weights()
         call(*args)
         after = model.get_weights()
         if any(not np.array_equal(a, b) for a, b in zip(after, before)):
-            ws.set_weights(after)
+            ws.set_weights(self.shapes.pad(after))
         ws.set_learning_rate(_learning_rate(model.optimizer))
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import train_config
+from helpers import same_as_keras_fit, train_config
 
 from kerasreg._engine import train
 from kerasreg._network import NetworkSpec, build_model, initial_weights
@@ -85,19 +85,6 @@ def test_batch_norm_statistics_match_keras():
         np.testing.assert_allclose(result.weights[index], model.get_weights()[index], rtol=1e-6)
 
 
-def _same_as_keras_fit(model, optimizer, x, y, result):
-    """Keras's model.fit of model on rows 0-9 (validation 10-14), 2 epochs in batches of 4,
-    unshuffled, MAE: its weights must equal the engine's result's; returns its history."""
-    model.compile(optimizer=optimizer, loss="mae")
-    fitted = model.fit(
-        x[:10], y[:10], batch_size=4, epochs=2, shuffle=False,
-        validation_data=(x[10:], y[10:]), verbose=0,
-    )  # fmt: skip
-    for ours, theirs in zip(result.weights, model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
-    return fitted.history
-
-
 @pytest.mark.parametrize("xla", [False, True])
 def test_epochs_with_a_partial_last_batch_train_as_keras_fit(xla):
     # 10 rows in batches of 4: batches of 4, 4 and 2 rows, each an Adam step
@@ -114,7 +101,7 @@ def test_epochs_with_a_partial_last_batch_train_as_keras_fit(xla):
         jit_compile=xla,
     )  # fmt: skip
     result = train(spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]), config)
-    history = _same_as_keras_fit(
+    history = same_as_keras_fit(
         build_model(spec, weights), keras.optimizers.Adam(0.01), x, y, result
     )
     val_loss = [v for _, v in result.history]
@@ -151,7 +138,7 @@ def test_l2_penalty_trains_as_keras_kernel_regularizer(batch_norm):
     model = keras.Sequential(regularized)  # fmt: skip
     model.set_weights(weights)
     keras_optimizer = keras.optimizers.SGD(0.01) if batch_norm else keras.optimizers.Adam(0.01)
-    history = _same_as_keras_fit(model, keras_optimizer, x, y, result)
+    history = same_as_keras_fit(model, keras_optimizer, x, y, result)
     loss, val_loss = np.array(result.history).T
     np.testing.assert_allclose(loss, history["loss"], rtol=1e-5)
     np.testing.assert_allclose(val_loss, history["val_loss"], rtol=1e-5)
