@@ -297,7 +297,9 @@ class _held_stderr:
             with self.held:
                 self.held.seek(0)
                 lines = self.held.read().decode(errors="replace").splitlines(keepends=True)
-            kept = lines if kind is not None else [x for x in lines if not _STARTUP_LOG.match(x)]
+            kept = lines
+            if kind is None:
+                kept = [x for x in lines if not (_STARTUP_LOG.match(x) or _CACHE_LOAD_LOG.match(x))]
             if kept:
                 sys.stderr.write("".join(kept))
         finally:
@@ -307,15 +309,84 @@ class _held_stderr:
 
 _xla_started = []
 
+# Lines TensorFlow logs as it loads a program from its persistent XLA cache:
+# it tries the file as text before reading it as binary, and compares the
+# CPU features the program was compiled for with the host's, listing both.
+_CACHE_LOAD_LOG = re.compile(
+    r"^(E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ (text_format\.cc:\d+\] Error parsing text-format "
+    r"tensorflow\.XlaSerializedCacheEntry|cpu_aot_loader\.cc:\d+\] Loading XLA:CPU AOT result))"
+)
 
-def first_xla_call_quietly(xla):
-    """A context for a program call: the process's first XLA compilation without its logs.
+
+def xla_cache_directory():
+    """The persistent XLA cache this process uses: ``$KERASREG_XLA_CACHE``/<key>, or None.
+
+    Why: TensorFlow's ``--tf_xla_persistent_cache_directory`` flag (read from
+    ``TF_XLA_FLAGS`` when TensorFlow first compiles with XLA) keeps compiled
+    programs on disk, and a later process loads them instead of compiling
+    again. Programs are machine code for this CPU and TensorFlow version, so
+    the directory is one per TensorFlow version and CPU feature set (a cache
+    shared across a cluster's different machines never runs another CPU's
+    code). Fallback: none needed; without the flag, TensorFlow compiles.
+    """
+    root = os.environ.get("KERASREG_XLA_CACHE")
+    if not root:
+        return None
+    import hashlib
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        cpu = ""
+    cpu = cpu or platform.processor() or platform.machine()
+    key = hashlib.sha256(cpu.encode()).hexdigest()[:12]
+    return os.path.join(os.path.expanduser(root), f"tf-{tf.__version__}-cpu-{key}")
+
+
+_cache_used = []
+
+
+def _start_with_cache(tensorflow):
+    """Start the runtime with the XLA cache directory, if any, among its flags.
+
+    TensorFlow reads ``TF_XLA_FLAGS`` once, as its runtime starts and runs
+    its first function: the flag is added for these and the variable
+    restored at once. Where the user's code started TensorFlow before the
+    first fit, the flags were read without it and nothing is cached.
+    """
+    cache = xla_cache_directory()
+    if cache is None:
+        tensorflow.config.list_logical_devices()
+        return
+    os.makedirs(cache, exist_ok=True)
+    saved = os.environ.get("TF_XLA_FLAGS")
+    flag = f"--tf_xla_persistent_cache_directory={cache}"
+    os.environ["TF_XLA_FLAGS"] = f"{saved} {flag}" if saved else flag
+    try:
+        tensorflow.config.list_logical_devices()
+        tensorflow.function(lambda: tensorflow.constant(0), autograph=False)()
+        _cache_used.append(cache)
+    finally:
+        if saved is None:
+            os.environ.pop("TF_XLA_FLAGS", None)
+        else:
+            os.environ["TF_XLA_FLAGS"] = saved
+
+
+def xla_call_quietly(xla, new):
+    """A context for a program call: an XLA compilation or cache load without its logs.
 
     XLA logs four info lines when it first compiles in a process ("XLA
-    service ... initialized", "Compiled cluster using XLA!"), whatever
-    ``TF_CPP_MIN_LOG_LEVEL`` says, held like the start-up messages.
+    service ... initialized", "Compiled cluster using XLA!") and, loading
+    from the persistent cache, two error lines that are not errors (see
+    _CACHE_LOAD_LOG), whatever ``TF_CPP_MIN_LOG_LEVEL`` says: held like the
+    start-up messages, for the process's first XLA call and, with a cache,
+    for each call that may compile or load (``new``).
     """
-    if not xla or _xla_started:
+    first = xla and not _xla_started
+    if not (first or (xla and new and _cache_used)):
         return contextlib.nullcontext()
     _xla_started.append(True)
     return _held_stderr()
@@ -353,4 +424,4 @@ def start_quietly(configure):
             import tensorflow
 
             configure()
-            tensorflow.config.list_logical_devices()
+            _start_with_cache(tensorflow)

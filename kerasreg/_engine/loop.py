@@ -305,7 +305,7 @@ class _Run:
                 t0 = time.perf_counter()
                 losses, state = ws.run_epochs(
                     *train_tensors, n_rows, shared(orders), tf.constant(k), *val_tensors,
-                    *run_settings,
+                    *run_settings, new=known is None and not start,
                 )  # fmt: skip
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 per_epoch = (time.perf_counter() - t0) / ran
