@@ -40,6 +40,7 @@ FULL = dict(
     w5_grid=dict(width=[16, 64, 256], depth=[1, 2, 3]),
     w5_cv=3,
     w5_epochs=500,
+    first_fit_epochs=20,
 )
 QUICK = dict(
     w1_epochs=10,
@@ -55,6 +56,7 @@ QUICK = dict(
     w5_grid=dict(width=[16, 64], depth=[1, 2]),
     w5_cv=2,
     w5_epochs=30,
+    first_fit_epochs=5,
 )
 
 W1_NET = dict(width=512, depth=3, batch_size=256)
@@ -237,13 +239,14 @@ def child_env():
     return env
 
 
-def run_worker(module, *args):
+def run_worker(module, *args, env=None):
     """``python -m module args`` in a fresh process; its last stdout line, parsed as JSON.
 
     A failed worker gives ``{"error": <the last lines of its output>}``.
     """
     cmd = [sys.executable, "-m", module, *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=REPO)
+    env = child_env() if env is None else env
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         return dict(error=" / ".join(tail) or f"exit {proc.returncode}")

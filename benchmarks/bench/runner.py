@@ -19,9 +19,9 @@ from .harness import (
     settings,
 )
 from .report import build_report
-from .workloads import dense, imports, predict, w3, w4, w5
+from .workloads import dense, first_fit, imports, predict, w3, w4, w5
 
-WORKLOADS = ["w1", "w2", "w3", "w4", "w5", "predict", "import"]
+WORKLOADS = ["w1", "w2", "first_fit", "w3", "w4", "w5", "predict", "import"]
 
 
 def run(only, quick=False, repeat=1, w4_mlp=None):
@@ -61,6 +61,10 @@ def run(only, quick=False, repeat=1, w4_mlp=None):
         log(f"W2 ({cfg['w2_epochs']} epochs) ...")
         res["w2"], _ = dense.run(d, W2_NET, cfg["w2_epochs"], repeat)
         done("W2")
+    if "first_fit" in only:
+        log("first fit in a fresh process ...")
+        res["first_fit"] = first_fit.run(d, cfg)
+        done("first fit")
     if "predict" in only:
         log("predict latency ...")
         if not models:

@@ -18,12 +18,11 @@ from .._compat.tensorflow import start_quietly
 from .._fork import check_not_forked
 from .._network import NetworkSpec, build_model
 from .._registry import OPTIMIZERS
-from . import widths
 from .cache import Structure, WorkspacePool, XlaBudget, forced, use_xla
 from .config import TrainConfig, settings
 from .program import EARLY_STOP, NOT_FINITE, Workspace
 from .tensors import aligned, padded, padded_rows, shared
-from .widths import padded_spec, trainable_shapes
+from .widths import Padding, padded_spec
 
 #: Idle workspaces, for reuse by later fits of the same key.
 POOL = WorkspacePool(Workspace)
@@ -193,7 +192,7 @@ def train(
         seeds = np.random.RandomState(config.seed).randint(
             np.iinfo(np.int32).max, size=len(spec.hidden_layer_sizes)
         )
-        shapes = _Shapes(spec, run_spec)
+        shapes = Padding(spec, run_spec)
         ws.reset(shapes.pad(weights), config.learning_rate, seeds, config.alpha)
         if resume is not None:
             ws.set_optimizer_state(shapes.pad_slots(resume.slots), resume.iterations)
@@ -214,26 +213,6 @@ def train(
         return result
     finally:
         POOL.checkin(key, ws)
-
-
-class _Shapes:
-    """Weights and optimizer slots between the network's shapes and the program's (padded)."""
-
-    def __init__(self, spec, run_spec):
-        self.weights, self.run_weights = spec.weight_shapes(), run_spec.weight_shapes()
-        self.slots, self.run_slots = trainable_shapes(spec), trainable_shapes(run_spec)
-
-    def pad(self, weights):
-        return widths.pad(weights, self.run_weights)
-
-    def unpad(self, weights):
-        return widths.unpad(weights, self.weights)
-
-    def pad_slots(self, slots):
-        return [widths.pad(slot, self.run_slots) for slot in slots]
-
-    def unpad_slots(self, slots):
-        return [widths.unpad(slot, self.slots) for slot in slots]
 
 
 class _Run:

@@ -88,3 +88,23 @@ def unpad(arrays, shapes):
             a = a[tuple(slice(0, s) for s in shape)].copy()
         out.append(a)
     return out
+
+
+class Padding:
+    """Weights and optimizer slots between the network's shapes and the program's."""
+
+    def __init__(self, spec, run_spec):
+        self.weights, self.run_weights = spec.weight_shapes(), run_spec.weight_shapes()
+        self.slots, self.run_slots = trainable_shapes(spec), trainable_shapes(run_spec)
+
+    def pad(self, weights):
+        return pad(weights, self.run_weights)
+
+    def unpad(self, weights):
+        return unpad(weights, self.weights)
+
+    def pad_slots(self, slots):
+        return [pad(slot, self.run_slots) for slot in slots]
+
+    def unpad_slots(self, slots):
+        return [unpad(slot, self.slots) for slot in slots]

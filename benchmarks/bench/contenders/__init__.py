@@ -9,12 +9,17 @@ W3 those that override ``search``; W4 kerasreg and, for reference, MLPRegressor
 
 A contender imports its library in ``available()``, never at module import: a
 missing package raises ``Skipped`` there, and the report shows a skipped row.
+An ``IsolatedContender`` (another Keras backend, PyTorch) runs its W1 / W2 fits in
+a process of its own, so that backends and thread pools don't collide.
 """
 
 import contextlib
 import importlib
 
-REGISTRY = ["kerasreg", "keras", "scikeras", "keras_wrapper", "mlp"]
+REGISTRY = [
+    "kerasreg", "keras", "keras_jax", "keras_jax_tuned", "keras_tf_tuned", "torch_loop",
+    "skorch_net", "scikeras", "keras_wrapper", "mlp",
+]  # fmt: skip
 BASELINE = "kerasreg"
 
 
@@ -47,13 +52,16 @@ class Contender:
     note = ""  # W1 / W2 notes column
     search_note = ""  # W3 settings column
     fit_class = DenseFit  # what dense() returns
+    # A module the library imports on its first fit, not at import (the first-fit
+    # workload imports it first and times it apart).
+    lazy_import = None
 
     def available(self):
         """Import the library (returned, for the other methods); ``Skipped`` if missing."""
         raise NotImplementedError
 
-    def dense(self, d, net, epochs):
-        """A ``DenseFit`` for W1 / W2: ``net`` = width, depth, batch_size."""
+    def dense(self, d, net, epochs, rounds=2):
+        """A ``DenseFit`` for W1 / W2: ``net`` = width, depth, batch_size; ``rounds`` calls."""
         return self.fit_class(self.available(), d, net, epochs)
 
     def search(self, grid, cv, epochs):
@@ -71,6 +79,36 @@ class Contender:
     def quiet(self):
         """A context in which this contender's fits run (to silence its warnings)."""
         return contextlib.nullcontext()
+
+    def environment(self):
+        """What a fresh process of this contender adds to its environment."""
+        return {}
+
+
+class IsolatedContender(Contender):
+    """A contender whose W1 / W2 fits run in a fresh process (see ``bench.isolated``).
+
+    ``local_fit_class`` is the ``DenseFit`` that process runs; ``requires`` the
+    modules it needs, looked for (not imported) in this process;
+    ``environment()`` what that process's environment adds.
+    """
+
+    local_fit_class = DenseFit
+    requires = ()
+
+    def available(self):
+        return __import__(self.requires[0]) if self.requires else None
+
+    def dense(self, d, net, epochs, rounds=2):
+        import importlib.util
+
+        from ..harness import Skipped
+        from ..isolated import IsolatedFit
+
+        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            raise Skipped(f"skipped: {', '.join(missing)} not installed")
+        return IsolatedFit(self, d, net, epochs, rounds)
 
 
 def load(key):

@@ -34,6 +34,7 @@ class Kerasreg(Contender):
         "patience=10, min_delta=0.001, restore_best_weights, validation_fraction=0.2 (defaults)"
     )
     fit_class = KerasregFit
+    lazy_import = "tensorflow"
 
     def available(self):
         return require("kerasreg")
