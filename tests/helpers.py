@@ -47,3 +47,25 @@ def same_as_keras_fit(model, optimizer, x, y, result):
     for ours, their in zip(result.weights, theirs):
         np.testing.assert_allclose(ours, their, rtol=1e-5, atol=1e-6)
     return fitted.history
+
+
+def train_like_keras_fit(spec, weights, x, y, batch_norm=False, **changes):
+    """The engine's run that same_as_keras_fit repeats in Keras; returns (result, Keras optimizer).
+
+    Rows 0-9 (validation 10-14) in batches of 4, 2 epochs, unshuffled, at a
+    learning rate of 0.01. With batch norm the hidden biases' gradient is zero
+    but for rounding, which Adam's normalised steps would blow up to its step
+    size: SGD there.
+    """
+    import keras
+
+    from kerasreg._engine import train
+
+    ones = np.ones(len(x), "float32")
+    config = train_config(
+        optimizer="sgd" if batch_norm else "adam", learning_rate=0.01, batch_size=4, epochs=2,
+        shuffle=False, early_stopping=False, **changes,
+    )  # fmt: skip
+    result = train(spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]), config)
+    keras_optimizer = keras.optimizers.SGD(0.01) if batch_norm else keras.optimizers.Adam(0.01)
+    return result, keras_optimizer

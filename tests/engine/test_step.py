@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import same_as_keras_fit, train_config
+from helpers import same_as_keras_fit, train_config, train_like_keras_fit
 
 from kerasreg._engine import train
 from kerasreg._network import NetworkSpec, build_model, initial_weights
@@ -118,16 +118,10 @@ def test_l2_penalty_trains_as_keras_kernel_regularizer(batch_norm):
     spec = NetworkSpec(3, 1, (5,), batch_norm=batch_norm)
     weights = initial_weights(spec, rng)
     x, y = rng.rand(15, 3).astype("float32"), rng.rand(15, 1).astype("float32")
-    ones = np.ones(15, "float32")
     alpha = 0.05
-    # With batch norm the hidden biases' gradient is zero but for rounding,
-    # which Adam's normalised steps would blow up to its step size: SGD there.
-    optimizer = "sgd" if batch_norm else "adam"
-    config = train_config(
-        optimizer=optimizer, learning_rate=0.01, batch_size=4, epochs=2, shuffle=False,
-        early_stopping=False, alpha=alpha,
-    )  # fmt: skip
-    result = train(spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]), config)
+    result, keras_optimizer = train_like_keras_fit(
+        spec, weights, x, y, batch_norm=batch_norm, alpha=alpha
+    )
     regularized = [
         keras.Input((3,)),
         keras.layers.Dense(5, activation="relu", kernel_regularizer=keras.regularizers.L2(alpha)),
@@ -137,7 +131,6 @@ def test_l2_penalty_trains_as_keras_kernel_regularizer(batch_norm):
     regularized.append(keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(alpha)))
     model = keras.Sequential(regularized)  # fmt: skip
     model.set_weights(weights)
-    keras_optimizer = keras.optimizers.SGD(0.01) if batch_norm else keras.optimizers.Adam(0.01)
     history = same_as_keras_fit(model, keras_optimizer, x, y, result)
     loss, val_loss = np.array(result.history).T
     np.testing.assert_allclose(loss, history["loss"], rtol=1e-5)

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from helpers import idle_workspace, same_as_keras_fit, train_config
+from helpers import idle_workspace, same_as_keras_fit, train_config, train_like_keras_fit
 
 from kerasreg._engine import XLA_BUDGET, train, tuned
 from kerasreg._engine.widths import bucket, padded_spec
@@ -32,23 +32,17 @@ def test_buckets_are_few_and_never_smaller():
 def test_a_padded_program_trains_as_keras_fit(activation, batch_norm):
     # Widths 5 and 3 run as 8 and 4 under XLA; the real units train as
     # Keras's model.fit trains the network of widths 5 and 3.
-    rng, x, y, ones = _rows()
+    rng, x, y, _ = _rows()
     spec = NetworkSpec(3, 1, (5, 3), activation=activation, batch_norm=batch_norm)
     assert padded_spec(spec).hidden_layer_sizes == (8, 4)
     weights = initial_weights(spec, rng)
-    # With batch norm the hidden biases' gradient is zero but for rounding,
-    # which Adam's normalised steps would blow up to its step size: SGD there.
-    optimizer = "sgd" if batch_norm else "adam"
-    config = train_config(
-        optimizer=optimizer, learning_rate=0.01, batch_size=4, epochs=2, shuffle=False,
-        early_stopping=False, jit_compile=True,
-    )  # fmt: skip
-    result = train(spec, weights, (x[:10], y[:10], ones[:10]), (x[10:], y[10:], ones[10:]), config)
-    keras_optimizer = keras.optimizers.SGD(0.01) if batch_norm else keras.optimizers.Adam(0.01)
+    result, keras_optimizer = train_like_keras_fit(
+        spec, weights, x, y, batch_norm=batch_norm, jit_compile=True
+    )
     history = same_as_keras_fit(build_model(spec, weights), keras_optimizer, x, y, result)
     np.testing.assert_allclose([v for _, v in result.history], history["val_loss"], rtol=1e-5)
     # The program ran padded, and the padded units stayed exactly zero.
-    ws = idle_workspace(2, optimizer=optimizer)
+    ws = idle_workspace(2, optimizer="sgd" if batch_norm else "adam")
     padded = ws.get_weights()
     assert [w.shape for w in padded] == [tuple(s) for s in padded_spec(spec).weight_shapes()]
     for full, real in zip(padded, result.weights):

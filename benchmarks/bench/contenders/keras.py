@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..harness import perf, require
-from . import Contender, DenseFit
+from . import Contender, DenseFit, IsolatedContender
 
 
 def build_keras_model(keras, n_features, width, depth, compiled=True):
@@ -93,6 +93,21 @@ class TunedKerasFit(KerasFit):
         return self.result(
             seconds, len(hist.history["loss"]), pred, validates="val_loss" in hist.history
         )
+
+
+class KerasOnBackend(IsolatedContender):
+    """Keras on ``backend`` (``KERAS_BACKEND``), in a process of its own."""
+
+    backend = "tensorflow"
+
+    def environment(self):
+        return {"KERAS_BACKEND": self.backend}
+
+    def available(self):
+        import keras
+
+        assert keras.backend.backend() == self.backend, keras.backend.backend()
+        return keras
 
 
 class Keras(Contender):

@@ -4,17 +4,12 @@ from .keras import TunedKerasFit
 from .keras_jax import KerasJax
 
 
-class KerasJaxTunedFit(TunedKerasFit):
-    jit_compile = True
-    dataset = False
-
-
 class KerasJaxTuned(KerasJax):
     key = "keras_jax_tuned"
     name = "Keras on JAX, tuned"
     short = "Keras-JAX tuned"
     note = "KERAS_BACKEND=jax, steps_per_execution = one epoch's steps (own process)"
-    local_fit_class = KerasJaxTunedFit
+    local_fit_class = TunedKerasFit
 
 
 CONTENDER = KerasJaxTuned()

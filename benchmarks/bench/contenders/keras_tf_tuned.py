@@ -1,15 +1,15 @@
 """Keras 3 on TensorFlow, tuned: XLA, ``steps_per_execution``, a cached ``tf.data`` pipeline."""
 
-from . import IsolatedContender
-from .keras import TunedKerasFit
+from .keras import KerasOnBackend, TunedKerasFit
 
 
 class KerasTfTunedFit(TunedKerasFit):
-    jit_compile = True
+    """With a cached, shuffled, prefetched tf.data pipeline."""
+
     dataset = True
 
 
-class KerasTfTuned(IsolatedContender):
+class KerasTfTuned(KerasOnBackend):
     key = "keras_tf_tuned"
     name = "Keras on TensorFlow, tuned"
     short = "Keras-TF tuned"
@@ -19,15 +19,6 @@ class KerasTfTuned(IsolatedContender):
     )
     local_fit_class = KerasTfTunedFit
     requires = ("keras", "tensorflow")
-
-    def environment(self):
-        return {"KERAS_BACKEND": "tensorflow"}
-
-    def available(self):
-        import keras
-
-        assert keras.backend.backend() == "tensorflow", keras.backend.backend()
-        return keras
 
 
 CONTENDER = KerasTfTuned()
