@@ -326,7 +326,7 @@ def _plot_history(est, path, title):
 
 def _import_tensorflow_quietly():
     """Import TensorFlow before the fits, its start-up messages held (see kerasreg._compat)."""
-    from ._compat.tensorflow import import_quietly
+    from ._compat.startup import import_quietly
 
     import_quietly("tensorflow")
 

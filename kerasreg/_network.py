@@ -105,7 +105,7 @@ def build_model(spec, weights=None, dropout_seeds=None, name="dense_regressor"):
     -------
     keras.Sequential
     """
-    from ._compat.tensorflow import import_quietly
+    from ._compat.startup import import_quietly
 
     keras = import_quietly("keras")
     layers = keras.layers

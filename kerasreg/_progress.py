@@ -4,7 +4,7 @@ import sys
 import time
 
 from ._compat import sklearn as sk_compat
-from ._compat.tensorflow import import_quietly
+from ._compat.startup import import_quietly
 
 keras = import_quietly("keras")
 

@@ -22,7 +22,7 @@ to Keras callbacks. Its parts, each one idea:
 - :mod:`~kerasreg._engine.tensors`: padding and zero-copy tensors.
 """
 
-from .._compat.tensorflow import import_quietly
+from .._compat.startup import import_quietly
 
 import_quietly("tensorflow")  # before any module here imports it
 

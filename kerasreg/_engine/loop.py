@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from .._compat.tensorflow import start_quietly
+from .._compat.startup import start_quietly
 from .._fork import check_not_forked
 from .._network import NetworkSpec, build_model
 from .._registry import OPTIMIZERS

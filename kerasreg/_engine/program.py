@@ -18,7 +18,8 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from .._compat.tensorflow import without_grappler, xla_call_quietly
+from .._compat.startup import xla_call_quietly
+from .._compat.tensorflow import without_grappler
 from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
 from . import step
 from .config import settings

@@ -1,0 +1,222 @@
+"""TensorFlow's start: quiet, sized, pointed at the XLA cache; its undocumented flags and logs.
+
+What TensorFlow's C++ runtime writes to file descriptor 2 as it loads, starts
+and first compiles (absl's notices, device probes, XLA's first-compile
+lines) is held and dropped; the process's runtime starts once, on the first
+fit, with the thread pools sized and, with ``KERASREG_XLA_CACHE``, TensorFlow's
+persistent-cache flag among its XLA flags. Importing this module does not
+import TensorFlow.
+"""
+
+import contextlib
+import importlib
+import os
+import re
+import sys
+import tempfile
+import threading
+
+from .._lazy import LazyModule
+
+tf = LazyModule("tensorflow")
+
+# --------------------------------------------------------------------------- #
+# TensorFlow's start-up messages
+# --------------------------------------------------------------------------- #
+
+# What TensorFlow's C++ runtime logs while loading and probing devices: absl's
+# notice, info and warning lines, the CUDA probe's error on a machine without
+# a GPU, and the CPU-instructions note.
+_STARTUP_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    # TensorFlow >= 2.18's format: "I0000 00:00:1796153222.097079   18422 port.cc:153] ..."
+    r"|[IW]\d{4} \d\d:\d\d:\d\d"
+    r"|E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ cuda_\w+\.cc"
+    # TensorFlow 2.16's: "2026-12-01 20:08:30.283220: I tensorflow/core/util/port.cc:113] ..."
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IW] |E \S*cuda\S*\.cc)"
+    r"|To enable the following instructions: .* in other operations, rebuild TensorFlow)"
+)
+
+
+# The user's TF_CPP_MIN_LOG_LEVEL, read before TensorFlow or JAX (which sets
+# it to 1 when unset) could change it.
+_USER_LOG_LEVEL = (
+    None if {"tensorflow", "jax"} & set(sys.modules) else os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+)
+
+
+_hold_lock = threading.RLock()
+_hold_depth = [0]
+
+
+class _held_stderr:
+    """Hold what is written to file descriptor 2; pass on all but TensorFlow's start-up logs.
+
+    Nothing is held when the user asked for TensorFlow's logs
+    (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1), where stderr has no file descriptor or
+    no temporary file can be made, or inside another hold (one lock: two
+    threads starting TensorFlow at once never swap each other's fd 2).
+    Everything held is shown if the block raises. If the process dies inside
+    the block (TensorFlow aborting), what was held is lost with it.
+    """
+
+    def __enter__(self):
+        _hold_lock.acquire()
+        _hold_depth[0] += 1
+        self.saved = None
+        if _USER_LOG_LEVEL in ("0", "1") or _hold_depth[0] > 1:
+            return self
+        try:
+            sys.stderr.flush()
+            self.held = tempfile.TemporaryFile()
+        except (AttributeError, OSError, ValueError):
+            return self
+        try:
+            self.saved = os.dup(2)
+            os.dup2(self.held.fileno(), 2)
+        except OSError:
+            if self.saved is not None:
+                os.close(self.saved)
+                self.saved = None
+            self.held.close()
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        try:
+            if self.saved is None:
+                return
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
+            with self.held:
+                self.held.seek(0)
+                lines = self.held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = lines
+            if kind is None:
+                kept = [x for x in lines if not (_STARTUP_LOG.match(x) or _CACHE_LOAD_LOG.match(x))]
+            if kept:
+                sys.stderr.write("".join(kept))
+        finally:
+            _hold_depth[0] -= 1
+            _hold_lock.release()
+
+
+_xla_started = []
+_start_lock = threading.Lock()
+
+# Lines TensorFlow logs as it loads a program from its persistent XLA cache:
+# it tries the file as text before reading it as binary, and compares the
+# CPU features the program was compiled for with the host's, listing both.
+_CACHE_LOAD_LOG = re.compile(
+    r"^(E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ (text_format\.cc:\d+\] Error parsing text-format "
+    r"tensorflow\.XlaSerializedCacheEntry|cpu_aot_loader\.cc:\d+\] Loading XLA:CPU AOT result))"
+)
+
+
+def xla_cache_directory():
+    """The persistent XLA cache this process uses: ``$KERASREG_XLA_CACHE``/<key>, or None.
+
+    Why: TensorFlow's ``--tf_xla_persistent_cache_directory`` flag (read from
+    ``TF_XLA_FLAGS`` when TensorFlow first compiles with XLA) keeps compiled
+    programs on disk, and a later process loads them instead of compiling
+    again. Programs are machine code for this CPU and TensorFlow version, so
+    the directory is one per TensorFlow version and CPU feature set (a cache
+    shared across a cluster's different machines never runs another CPU's
+    code). Fallback: none needed; without the flag, TensorFlow compiles.
+    """
+    root = os.environ.get("KERASREG_XLA_CACHE")
+    if not root:
+        return None
+    import hashlib
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        cpu = ""
+    cpu = cpu or platform.processor() or platform.machine()
+    key = hashlib.sha256(cpu.encode()).hexdigest()[:12]
+    return os.path.join(os.path.expanduser(root), f"tf-{tf.__version__}-cpu-{key}")
+
+
+_cache_used = []
+
+
+def _start_with_cache(tensorflow):
+    """Start the runtime with the XLA cache directory, if any, among its flags.
+
+    TensorFlow reads ``TF_XLA_FLAGS`` once, as its runtime starts and runs
+    its first function: the flag is added for these and the variable
+    restored at once. Where the user's code started TensorFlow before the
+    first fit, the flags were read without it and nothing is cached.
+    """
+    cache = xla_cache_directory()
+    if cache is None:
+        tensorflow.config.list_logical_devices()
+        return
+    os.makedirs(cache, exist_ok=True)
+    saved = os.environ.get("TF_XLA_FLAGS")
+    flag = f"--tf_xla_persistent_cache_directory={cache}"
+    os.environ["TF_XLA_FLAGS"] = f"{saved} {flag}" if saved else flag
+    try:
+        tensorflow.config.list_logical_devices()
+        tensorflow.function(lambda: tensorflow.constant(0), autograph=False)()
+        _cache_used.append(cache)
+    finally:
+        if saved is None:
+            os.environ.pop("TF_XLA_FLAGS", None)
+        else:
+            os.environ["TF_XLA_FLAGS"] = saved
+
+
+def xla_call_quietly(xla, new):
+    """A context for a program call: an XLA compilation or cache load without its logs.
+
+    XLA logs four info lines when it first compiles in a process ("XLA
+    service ... initialized", "Compiled cluster using XLA!") and, loading
+    from the persistent cache, two error lines that are not errors (see
+    _CACHE_LOAD_LOG), whatever ``TF_CPP_MIN_LOG_LEVEL`` says: held like the
+    start-up messages, for the process's first XLA call and, with a cache,
+    for each call that may compile or load (``new``).
+    """
+    first = xla and not _xla_started
+    if not (first or (xla and new and _cache_used)):
+        return contextlib.nullcontext()
+    _xla_started.append(True)
+    return _held_stderr()
+
+
+def import_quietly(name="tensorflow"):
+    """Import a module that may import TensorFlow, without TensorFlow's start-up messages.
+
+    ``name`` is ``"tensorflow"``, or ``"keras"`` (which imports TensorFlow
+    when it is the Keras backend). TensorFlow logs from C++ while loading,
+    before ``TF_CPP_MIN_LOG_LEVEL`` applies: held here (see _held_stderr).
+    The environment is left as it was.
+    """
+    if "tensorflow" in sys.modules:
+        return importlib.import_module(name)
+    with _held_stderr():
+        return importlib.import_module(name)
+
+
+_started = []
+_start_lock = threading.Lock()
+
+
+def start_quietly(configure):
+    """Start TensorFlow's runtime once, after ``configure()``, without its device-probe messages.
+
+    The runtime probes for CUDA as it starts (an error line on a machine
+    without a GPU); ``configure`` runs first, while settings such as the
+    thread pools can still change.
+    """
+    with _start_lock:
+        if _started:
+            return
+        _started.append(True)
+        with _held_stderr():
+            import tensorflow
+
+            configure()
+            _start_with_cache(tensorflow)
