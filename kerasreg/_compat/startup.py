@@ -112,6 +112,15 @@ _CACHE_LOAD_LOG = re.compile(
 )
 
 
+#: The first TensorFlow whose XLA cache keys were seen to be stable across processes.
+CACHE_FROM = (2, 21)
+
+
+def _version(text):
+    """(major, minor) of a version string such as "2.21.0" or "2.16.1"."""
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
 def xla_cache_directory():
     """The persistent XLA cache this process uses: ``$KERASREG_XLA_CACHE``/<key>, or None.
 
@@ -122,9 +131,12 @@ def xla_cache_directory():
     the directory is one per TensorFlow version and CPU feature set (a cache
     shared across a cluster's different machines never runs another CPU's
     code). Fallback: none needed; without the flag, TensorFlow compiles.
+    Only from TensorFlow ``CACHE_FROM`` on: TensorFlow 2.16.1 keys a program
+    differently in each process (a second process compiled again and wrote
+    new files), so there the cache would only fill the disk.
     """
     root = os.environ.get("KERASREG_XLA_CACHE")
-    if not root:
+    if not root or _version(tf.__version__) < CACHE_FROM:
         return None
     import hashlib
     import platform
