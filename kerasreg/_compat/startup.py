@@ -15,7 +15,9 @@ import re
 import sys
 import tempfile
 import threading
+import warnings
 
+from .. import _xla_cache
 from .._lazy import LazyModule
 
 tf = LazyModule("tensorflow")
@@ -160,13 +162,26 @@ def _start_with_cache(tensorflow):
     TensorFlow reads ``TF_XLA_FLAGS`` once, as its runtime starts and runs
     its first function: the flag is added for these and the variable
     restored at once. Where the user's code started TensorFlow before the
-    first fit, the flags were read without it and nothing is cached.
+    first fit, the flags were read without it and nothing is cached. A
+    directory that cannot be the cache (see kerasreg._xla_cache.problem) is
+    not used, with a warning; what TensorFlow must not load is removed first.
     """
     cache = xla_cache_directory()
+    if cache is not None:
+        reason = _xla_cache.problem(cache)
+        if reason is not None:
+            warnings.warn(
+                f"KERASREG_XLA_CACHE is not used: {reason}: {cache}. Point it at a "
+                "directory of your own that only you can write to, or unset it; fits "
+                "compile as without it.",
+                UserWarning,
+                stacklevel=2,
+            )
+            cache = None
     if cache is None:
         tensorflow.config.list_logical_devices()
         return
-    os.makedirs(cache, exist_ok=True)
+    _xla_cache.check(cache)
     saved = os.environ.get("TF_XLA_FLAGS")
     flag = f"--tf_xla_persistent_cache_directory={cache}"
     os.environ["TF_XLA_FLAGS"] = f"{saved} {flag}" if saved else flag
@@ -181,6 +196,27 @@ def _start_with_cache(tensorflow):
             os.environ["TF_XLA_FLAGS"] = saved
 
 
+class CacheError(RuntimeError):
+    """TensorFlow could not read a program from the persistent XLA cache."""
+
+
+def _unreadable(cache, error):
+    """CacheError's message; the program TensorFlow names (if it does) is removed."""
+    first_line = error.message.splitlines()[0] if error.message else ""
+    named = [p for p in re.findall(r"\S+", first_line) if p.startswith(cache + os.sep)]
+    for path in named:
+        _xla_cache.forget(path)
+    removed = set(named) | set(_xla_cache.check(cache))
+    what = f"removed {len(removed)} damaged file(s)" if removed else f"delete {cache} if it recurs"
+    return (
+        f"TensorFlow could not read a compiled program from the XLA cache "
+        f"(KERASREG_XLA_CACHE) in {cache}: {type(error).__name__}: {first_line[:300]}. "
+        f"kerasreg {what}; TensorFlow keeps the failure for this process, so restart "
+        "Python to fit this network with XLA again (or set jit_compile=False now)."
+    )
+
+
+@contextlib.contextmanager
 def xla_call_quietly(xla, new):
     """A context for a program call: an XLA compilation or cache load without its logs.
 
@@ -189,13 +225,29 @@ def xla_call_quietly(xla, new):
     from the persistent cache, two error lines that are not errors (see
     _CACHE_LOAD_LOG), whatever ``TF_CPP_MIN_LOG_LEVEL`` says: held like the
     start-up messages, for the process's first XLA call and, with a cache,
-    for each call that may compile or load (``new``).
+    for each call that may compile or load (``new``). Around such a call the
+    cache is checked before (nothing unsealed or changed is left for
+    TensorFlow to load) and what TensorFlow wrote is sealed after (see
+    kerasreg._xla_cache). Should TensorFlow still fail to read a program
+    (another process damaged it meanwhile), CacheError says what to do.
     """
     first = xla and not _xla_started
-    if not (first or (xla and new and _cache_used)):
-        return contextlib.nullcontext()
+    cache = _cache_used[0] if xla and new and _cache_used else None
+    if not (first or cache):
+        yield
+        return
     _xla_started.append(True)
-    return _held_stderr()
+    if cache:
+        _xla_cache.check(cache)
+    with _held_stderr():
+        try:
+            yield
+        except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+            if not cache:
+                raise
+            raise CacheError(_unreadable(cache, e)) from e
+    if cache:
+        _xla_cache.seal(cache)
 
 
 def import_quietly(name="tensorflow"):
