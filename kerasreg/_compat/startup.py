@@ -167,6 +167,14 @@ def _start_with_cache(tensorflow):
     not used, with a warning; what TensorFlow must not load is removed first.
     """
     cache = xla_cache_directory()
+    if cache is None and os.environ.get("KERASREG_XLA_CACHE"):
+        warnings.warn(
+            f"KERASREG_XLA_CACHE is not used with TensorFlow {tensorflow.__version__}: "
+            "before 2.21 TensorFlow keys a compiled program differently in each process, "
+            "so a cache would only fill the disk. Upgrade TensorFlow to use it.",
+            UserWarning,
+            stacklevel=2,
+        )
     if cache is not None:
         reason = _xla_cache.problem(cache)
         if reason is not None:
