@@ -12,11 +12,13 @@ run as this process's machine code. So, for the cache directory of
 * it is used only if it is the user's own and no one else can write to it
   (:func:`problem` says why not, and the fit runs without a cache);
 * every program file TensorFlow writes is *sealed* after the call that wrote
-  it: its size and SHA-256 in ``<file>.seal``;
+  it: its size and SHA-256 in ``<file>.seal`` (see :func:`seal`);
 * before TensorFlow may read the directory (as its runtime starts, and before
   each call that may compile or load a program), :func:`check` removes every
-  file whose seal is missing or does not match, and TensorFlow's temporary
-  files left by a process that died while writing;
+  program whose seal does not match, and those without a seal and the
+  temporary files that a process left when it died (older than
+  :data:`STALE_SECONDS`: a fresh unsealed program is another process's, whole
+  as TensorFlow renames it into place, and sealed after that process's call);
 * the directory is kept under :data:`MAX_BYTES`, the oldest programs removed first.
 
 This module needs neither TensorFlow nor the rest of kerasreg.
@@ -30,8 +32,9 @@ import time
 
 #: Most bytes of programs kept; past it the oldest are removed.
 MAX_BYTES = 512 << 20
-#: TensorFlow's temporary files (written, then renamed into place) older than
-#: this, in seconds, were left by a process that died while writing.
+#: TensorFlow's temporary files (written, then renamed into place) and programs
+#: without a seal older than this, in seconds, were left by a process that
+#: died while writing or before sealing.
 STALE_SECONDS = 600
 
 SEAL = ".seal"
@@ -138,6 +141,14 @@ def check(directory):
                 try:
                     with open(path + SEAL) as f:
                         sound = f.read() == _seal_text(path, info.st_size)
+                except FileNotFoundError:
+                    # Unsealed: a program another process's TensorFlow wrote (whole:
+                    # it renames its file into place) and seals after its call, or
+                    # one whose process died first: left while fresh, removed after.
+                    sound = time.time() - info.st_mtime <= STALE_SECONDS
+                    if sound:
+                        kept.append((info.st_mtime_ns, info.st_size, path))
+                        continue
                 except OSError:
                     sound = False
                 if not sound:
@@ -157,10 +168,15 @@ def check(directory):
 
 
 def seal(directory):
-    """Seal the programs TensorFlow wrote since the last check (those without a seal)."""
+    """Seal the programs written since the last check: new or changed since it.
+
+    Whole files, as TensorFlow renames each into place: this process's, or
+    another's (two workers of a parallel search compiling the same program
+    at once each write it, and their bytes may differ; the last one stands).
+    """
     with _lock:
         for _, path, info in _programs(directory):
-            if os.path.exists(path + SEAL):
+            if _sound.get(path) == (info.st_size, info.st_mtime_ns):
                 continue
             try:
                 text = _seal_text(path, info.st_size)

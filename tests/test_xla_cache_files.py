@@ -24,13 +24,31 @@ def names(directory):
     return sorted(p.name for p in directory.iterdir())
 
 
-def test_a_sealed_program_stays_and_an_unsealed_one_goes(tmp_path):
+def age(path, seconds):
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_a_sealed_program_stays_and_an_old_unsealed_one_goes(tmp_path):
     kept = program(tmp_path, "a")
     seal(tmp_path)
     assert (tmp_path / (kept.name + SEAL)).exists()
-    planted = program(tmp_path, "b")  # not written by this process's TensorFlow call
-    assert check(tmp_path) == [str(planted)]
+    left = program(tmp_path, "b")  # its process died before sealing it
+    age(left, _xla_cache.STALE_SECONDS + 1)
+    assert check(tmp_path) == [str(left)]
     assert names(tmp_path) == [kept.name, kept.name + SEAL]
+
+
+def test_another_process_s_fresh_program_is_left_for_it_to_seal(tmp_path):
+    # A parallel search's other worker: TensorFlow renamed the whole file into
+    # place as it compiled; the worker seals it once its call returns.
+    theirs = program(tmp_path, "b")
+    assert check(tmp_path) == []
+    seal(tmp_path)  # (this process seals it as well after a call of its own)
+    _xla_cache._sound.clear()
+    age(theirs, _xla_cache.STALE_SECONDS + 1)
+    assert check(tmp_path) == []  # sealed: kept, however old
+    assert names(tmp_path) == [theirs.name, theirs.name + SEAL]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "changed", "seal_lost", "seal_garbled"])
@@ -46,10 +64,24 @@ def test_a_damaged_program_is_removed_before_tensorflow_can_load_it(tmp_path, da
         path.write_bytes(bytes(data))
     elif damage == "seal_lost":
         os.remove(str(path) + SEAL)
+        age(path, _xla_cache.STALE_SECONDS + 1)
     else:
         (tmp_path / (path.name + SEAL)).write_text("garbage")
     assert check(tmp_path) == [str(path)]
     assert names(tmp_path) == []
+
+
+def test_a_program_two_workers_wrote_at_once_keeps_the_last_one_s_seal(tmp_path):
+    # Both compiled it; A's TensorFlow wrote it and A sealed it, then B's
+    # TensorFlow replaced it (other bytes) before B's call returned.
+    path = program(tmp_path, "a", fill=b"1")
+    seal(tmp_path)  # A
+    _xla_cache._sound.clear()  # B had not seen it
+    path.write_bytes(b"2" * 1000)
+    seal(tmp_path)  # B
+    _xla_cache._sound.clear()  # a later process
+    assert check(tmp_path) == []
+    assert names(tmp_path) == [path.name, path.name + SEAL]
 
 
 def test_a_change_after_this_process_checked_the_file_is_caught(tmp_path):
@@ -66,8 +98,7 @@ def test_temporary_files_are_left_while_fresh_and_removed_when_stale(tmp_path):
     stale = tmp_path / "xla_compile_cache__b.pb56_78.tmp"
     fresh.write_bytes(b"x")
     stale.write_bytes(b"x")
-    old = time.time() - _xla_cache.STALE_SECONDS - 1
-    os.utime(stale, (old, old))
+    age(stale, _xla_cache.STALE_SECONDS + 1)
     seal(tmp_path)  # temporaries are never sealed
     check(tmp_path)
     assert names(tmp_path) == [fresh.name]

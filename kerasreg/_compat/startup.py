@@ -129,8 +129,10 @@ def xla_cache_directory():
     Why: TensorFlow's ``--tf_xla_persistent_cache_directory`` flag (read from
     ``TF_XLA_FLAGS`` when TensorFlow first compiles with XLA) keeps compiled
     programs on disk, and a later process loads them instead of compiling
-    again. Programs are machine code for this CPU and TensorFlow version, so
-    the directory is one per TensorFlow version and CPU feature set (a cache
+    again (if it traced the same programs in the same order: TensorFlow's
+    key includes each traced function's process-wide number). Programs are
+    machine code for this CPU and TensorFlow version, so the directory is
+    one per TensorFlow version and CPU feature set (a cache
     shared across a cluster's different machines never runs another CPU's
     code). Fallback: none needed; without the flag, TensorFlow compiles.
     Only from TensorFlow ``CACHE_FROM`` on: TensorFlow 2.16.1 keys a program
