@@ -126,36 +126,39 @@ def _programs(directory):
     return out
 
 
-def check(directory):
-    """Remove what TensorFlow must not load: unsealed or changed programs, stale temporaries.
+def _sealed(path, size):
+    """True if path's seal matches it, False if not, None if it has no seal."""
+    try:
+        with open(path + SEAL) as f:
+            return f.read() == _seal_text(path, size)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
 
-    Then keep the directory under MAX_BYTES, the oldest programs removed first.
+
+def check(directory):
+    """Remove what TensorFlow must not load: changed programs, stale unsealed ones and temporaries.
+
+    A fresh program without a seal stays: another process's TensorFlow wrote
+    it (whole: it renames its file into place) and that process seals it
+    after its call; one whose process died first is removed once stale. Then
+    the directory is kept under MAX_BYTES, the oldest programs removed first.
     Returns the paths removed.
     """
-    removed = []
+    removed, kept = [], []
     with _lock:
-        kept = []
         for _, path, info in _programs(directory):
             seen = (info.st_size, info.st_mtime_ns)
             if _sound.get(path) != seen:
-                try:
-                    with open(path + SEAL) as f:
-                        sound = f.read() == _seal_text(path, info.st_size)
-                except FileNotFoundError:
-                    # Unsealed: a program another process's TensorFlow wrote (whole:
-                    # it renames its file into place) and seals after its call, or
-                    # one whose process died first: left while fresh, removed after.
-                    sound = time.time() - info.st_mtime <= STALE_SECONDS
-                    if sound:
-                        kept.append((info.st_mtime_ns, info.st_size, path))
-                        continue
-                except OSError:
-                    sound = False
-                if not sound:
+                sealed = _sealed(path, info.st_size)
+                stale = time.time() - info.st_mtime > STALE_SECONDS
+                if sealed is False or (sealed is None and stale):
                     _remove(path, path + SEAL)
                     removed.append(path)
                     continue
-                _sound[path] = seen
+                if sealed:
+                    _sound[path] = seen
             kept.append((info.st_mtime_ns, info.st_size, path))
         total = sum(size for _, size, _ in kept)
         for _, size, path in sorted(kept):
