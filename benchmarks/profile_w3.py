@@ -10,6 +10,7 @@ rest (scikit-learn, scaling, Python). From the repository root::
 
     python benchmarks/profile_w3.py
     KERASREG_XLA_CACHE=/tmp/xla python benchmarks/profile_w3.py   # twice: cold, then warm
+    python benchmarks/profile_w3.py --plain   # no XLA for any fit: what "auto" trades
 """
 
 import collections
@@ -25,12 +26,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
-def main():
+def main(argv=None):
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python benchmarks/profile_w3.py")
+    p.add_argument("--plain", action="store_true", help="every fit a plain graph (no XLA)")
+    a = p.parse_args(argv)
     import tensorflow as tf
 
     from benchmarks.bench.contenders import load
     from benchmarks.bench.harness import FULL, WineData
-    from kerasreg._engine import XLA_BUDGET
+    from kerasreg._engine import XLA_BUDGET, tuned
     from kerasreg._engine.program import Workspace
 
     seconds, calls = collections.Counter(), collections.Counter()
@@ -65,7 +71,9 @@ def main():
     Workspace.__init__, Workspace.run_epochs = timed_build, timed_run
     d = WineData()
     search, _ = load("kerasreg").search(FULL["w3_grid"], FULL["w3_cv"], FULL["w3_epochs"])
-    with warnings.catch_warnings():
+    # "auto" compiles with XLA from settings.xla_min_steps mini-batches an epoch.
+    plain = dict(xla_min_steps=2**31, xla_min_macs=2**62) if a.plain else {}
+    with warnings.catch_warnings(), tuned(**plain):
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         search.fit(d.X_tr, d.y_tr)
@@ -74,6 +82,7 @@ def main():
     print(
         f"W3 kerasreg search: {wall:.1f} s, {len(XLA_BUDGET)} XLA programs, {calls['epochs']} "
         f"epochs, best CV MAE {-search.best_score_:.4f}; XLA cache: {cache or 'none'}"
+        + ("; every fit a plain graph" if a.plain else "")
     )
     for kind, s in seconds.items():
         print(f"  {kind}: {s:.2f} s ({calls[kind]} calls)")
