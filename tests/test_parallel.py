@@ -193,3 +193,37 @@ def test_fit_in_a_forked_child_fails_fast_with_the_fix(data):
     # predict is NumPy only: it works in a forked child.
     with context.Pool(1) as pool:
         np.testing.assert_array_equal(pool.apply(reg.predict, (X,)), reg.predict(X))
+
+
+@pytest.mark.integration
+def test_the_first_fit_sizes_tensorflow_s_pools_from_the_environment():
+    # Up to the process's CPUs: with 100,000 asked for, TensorFlow starting as
+    # many threads hung the first fit (measured, before the cap).
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, warnings\n"
+        "import numpy as np\n"
+        "from kerasreg import DenseRegressor\n"
+        "X = np.random.RandomState(0).rand(60, 3)\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    DenseRegressor(width=4, depth=1, epochs=1, early_stopping=False).fit(X, X.sum(1))\n"
+        "import tensorflow as tf\n"
+        "print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(),\n"
+        "                  tf.config.threading.get_inter_op_parallelism_threads(),\n"
+        "                  [str(w.message) for w in seen if 'THREADS' in str(w.message)]]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["KERASREG_NUM_THREADS"] = "100000"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env,
+        check=True,
+    )  # fmt: skip
+    intra, inter, said = json.loads(result.stdout.splitlines()[-1])
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert intra == inter == cpus
+    assert len(said) == 1 and f"TensorFlow gets {cpus} threads" in said[0]
