@@ -19,7 +19,8 @@ to Keras callbacks. Its parts, each one idea:
 - :mod:`~kerasreg._engine.updates`: the update rules;
 - :mod:`~kerasreg._engine.early_stopping`: Keras's early-stopping rule;
 - :mod:`~kerasreg._engine.cache`: which program trains a fit (reuse, XLA policy);
-- :mod:`~kerasreg._engine.tensors`: padding and zero-copy tensors.
+- :mod:`~kerasreg._engine.tensors`: padding and zero-copy tensors;
+- :mod:`~kerasreg._engine.threads`: the size of TensorFlow's thread pools.
 """
 
 from .._compat.startup import import_quietly
