@@ -38,6 +38,8 @@ from kerasreg import DenseRegressor
 before = os.environ.get("TF_XLA_FLAGS")
 rng = np.random.RandomState(0)
 X = rng.rand(200, 3)
+if os.environ.get("FIT_DEPTH_2_FIRST"):  # another program traced first
+    DenseRegressor(width=8, depth=2, epochs=1, batch_size=8, random_state=0).fit(X, X.sum(1))
 # Batches of 8: 25 an epoch, compiled with XLA; two networks, two programs.
 reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
 wide = DenseRegressor(width=40, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
@@ -87,6 +89,21 @@ def test_a_later_process_loads_the_compiled_programs(tmp_path):
     # Each program sealed (kerasreg._xla_cache): what a later process may load.
     assert all(p.with_name(p.name + ".seal").is_file() for p in programs)
     assert first["cache_warnings"] == again["cache_warnings"] == []
+
+
+@needs_stable_keys
+def test_the_programs_are_loaded_whatever_was_traced_before(tmp_path):
+    # TensorFlow names a traced function with a number counted across the
+    # process, and keys a cached program by those names: before the names
+    # were made stable (kerasreg._compat.tensorflow.stable_names), a process
+    # that traced a depth-2 network first compiled both depth-1 programs again.
+    _, first = _fit(KERASREG_XLA_CACHE=str(tmp_path))
+    programs = _programs(tmp_path)
+    _, again = _fit(KERASREG_XLA_CACHE=str(tmp_path), FIT_DEPTH_2_FIRST="1")
+    now = _programs(tmp_path)
+    assert {p: now[p] for p in programs} == programs, "the depth-1 programs were compiled again"
+    assert len(now) == len(programs) + 1  # the depth-2 network's own
+    assert again["pred"] == first["pred"]
 
 
 @needs_stable_keys

@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""Whether a later process reuses the XLA cache: it depends on the order of traces.
+"""Whether a later process reuses the XLA cache whatever it traced before.
 
 Each argument is one fresh process's fits, e.g. ``8x2,16x1`` (width x depth,
 batches of 16, XLA): the processes run one after another on one empty
 ``KERASREG_XLA_CACHE`` and each prints how many programs the cache holds
-after it. TensorFlow keys a program by its traced function's name, which
-carries a number counted across the process, so a process that traces
-another depth first compiles again. From the repository root::
+after it. TensorFlow keys a program by its traced functions' names; with
+TensorFlow's own names, which carry a number counted across the process, a
+process that traced another depth first compiled again (``8x2,16x1`` after
+``16x1``: 2 new); with kerasreg's (``_compat.tensorflow.stable_names``), 1
+new, the 8x2 network's. From the repository root::
 
     python -m benchmarks.probes.xla_cache_order 16x1 8x2,16x1 8x1,8x2 16x1
 """

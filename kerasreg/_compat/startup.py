@@ -129,8 +129,8 @@ def xla_cache_directory():
     Why: TensorFlow's ``--tf_xla_persistent_cache_directory`` flag (read from
     ``TF_XLA_FLAGS`` when TensorFlow first compiles with XLA) keeps compiled
     programs on disk, and a later process loads them instead of compiling
-    again (if it traced the same programs in the same order: TensorFlow's
-    key includes each traced function's process-wide number). Programs are
+    again (whatever it traced before: see kerasreg._compat.tensorflow.stable_names,
+    for TensorFlow's key includes the traced functions' names). Programs are
     machine code for this CPU and TensorFlow version, so the directory is
     one per TensorFlow version and CPU feature set (a cache
     shared across a cluster's different machines never runs another CPU's

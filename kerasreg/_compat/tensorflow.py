@@ -91,6 +91,91 @@ def function_call_options():
 
 
 # --------------------------------------------------------------------------- #
+# Traced functions' names (tensorflow.python.eager.polymorphic_function and
+# tensorflow.python.ops.control_flow_util_v2, private)
+# --------------------------------------------------------------------------- #
+
+_names_lock = threading.RLock()
+_names_seen = {}  # stable prefix -> how many traces in this process used it
+_names_local = threading.local()
+
+
+def _stable_namer(original, module):
+    def name(*args):
+        state = getattr(_names_local, "state", None)
+        if state is None:  # another thread's trace, or none of ours: TensorFlow's own names
+            return original(*args)
+        state[1] += 1
+        text = original(*args)
+        # TensorFlow's names end in "_<process-wide counter>"; ours in a counter of this trace.
+        return f"{text.rpartition('_')[0]}_{state[0]}n{state[1]}"
+
+    name.kerasreg_original = original
+    return name
+
+
+_NAMERS = (
+    ("tensorflow.python.eager.polymorphic_function.concrete_function", "_inference_name"),
+    ("tensorflow.python.eager.polymorphic_function.concrete_function", "_forward_name"),
+    ("tensorflow.python.eager.polymorphic_function.concrete_function", "_backward_name"),
+    ("tensorflow.python.ops.control_flow_util_v2", "unique_fn_name"),
+    ("tensorflow.python.ops.control_flow_util_v2", "unique_grad_fn_name"),
+)
+
+
+def _install_namers():
+    import importlib
+
+    installed = []
+    for module_name, attribute in _NAMERS:
+        try:
+            module = importlib.import_module(module_name)
+            original = getattr(module, attribute)
+        except (ImportError, AttributeError):
+            return False
+        installed.append((module, attribute, original))
+    for module, attribute, original in installed:
+        if not hasattr(original, "kerasreg_original"):
+            setattr(module, attribute, _stable_namer(original, module))
+    return True
+
+
+class stable_names:
+    """Inside the block, this thread's traces name their functions after key, not a counter.
+
+    Why: TensorFlow names a traced function (and each loop body in it) with a
+    number counted across the process (``__inference__epochs_825``), and its
+    persistent XLA cache keys a program by those names; so a later process
+    reused a program only if it traced the same functions in the same order.
+    Named after key (and how many traces of key this process made before, so
+    that names stay unique in the process), the same program gets the same
+    names in any process. Fallback: where TensorFlow's naming functions are
+    missing, names are TensorFlow's own (the cache then hits only in the same
+    trace order).
+    """
+
+    def __init__(self, key):
+        import hashlib
+
+        self.prefix = "k" + hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+
+    def __enter__(self):
+        _names_lock.acquire()
+        if getattr(_names_local, "state", None) is not None or not _install_namers():
+            self.state = None
+            return self
+        seen = _names_seen.get(self.prefix, 0)
+        _names_seen[self.prefix] = seen + 1
+        self.state = _names_local.state = [f"{self.prefix}x{seen}", 0]
+        return self
+
+    def __exit__(self, *exc):
+        if self.state is not None:
+            _names_local.state = None
+        _names_lock.release()
+
+
+# --------------------------------------------------------------------------- #
 # Raw kernels (tf.raw_ops: public but unversioned, one op per kernel)
 # --------------------------------------------------------------------------- #
 

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from .._compat.startup import xla_call_quietly
-from .._compat.tensorflow import without_grappler
+from .._compat.tensorflow import stable_names, without_grappler
 from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
 from . import step
 from .config import settings
@@ -59,6 +59,8 @@ class Workspace:
 
     def __init__(self, structure, optimizer, loss, xla, penalized=False):
         self.structure = structure
+        # What the traced program depends on (see stable_names).
+        self.key = (tuple(structure), optimizer, loss, xla, penalized, settings.max_epochs_per_call)
         self.rule = OPTIMIZERS[optimizer]
         self.loss = LOSSES[loss]
         self.activation = ACTIVATIONS[structure.activation]
@@ -249,7 +251,8 @@ class Workspace:
         """
         if self._run is None:
             self._program = tf.function(self._epochs, jit_compile=self.xla, autograph=False)
-            self._run = self._program.get_concrete_function(*self._epochs_signature)
+            with stable_names(self.key):
+                self._run = self._program.get_concrete_function(*self._epochs_signature)
         with without_grappler(settings.skip_grappler), xla_call_quietly(self.xla, new):
             outputs = self._run(*args)
         if settings.after_call is not None:

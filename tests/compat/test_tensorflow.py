@@ -110,3 +110,50 @@ def test_shared_tensor_shares_memory_without_a_copy():
     t = tf_compat.shared_tensor(a)
     a[0, 0] = 7.0
     assert t.numpy()[0, 0] == 7.0
+
+
+def _traced_names(key):
+    """The names of a traced function with a loop inside (as the epochs program has)."""
+    fn = tf.function(
+        lambda x: tf.while_loop(lambda i: i < x, lambda i: i + 1, [0]), autograph=False
+    )
+    with tf_compat.stable_names(key):
+        concrete = fn.get_concrete_function(tf.TensorSpec([], tf.int32))
+    assert int(concrete(tf.constant(3))[0]) == 3
+    return [concrete.name.decode()] + sorted(
+        f.signature.name for f in concrete.graph.as_graph_def().library.function
+    )
+
+
+def test_stable_names_are_available():
+    # Where this fails, TensorFlow's naming functions moved: training is the
+    # same, but the XLA cache hits only in the same trace order.
+    assert tf_compat._install_namers()
+
+
+def test_a_trace_names_its_functions_after_its_key_not_a_process_counter():
+    key = ("a key no other test uses", 1)
+    prefix = tf_compat.stable_names(key).prefix
+    first = _traced_names(key)
+    assert len(first) == 3  # the function, its loop's condition and body
+    assert all(name.endswith(f"_{prefix}x0n{i}") for name, i in zip(first, (3, 2, 1)))
+    # The same key traced again in this process: names of their own (a
+    # process's function library refuses two functions of one name).
+    again = _traced_names(key)
+    assert all(f"_{prefix}x1n" in name for name in again)
+    assert not set(first) & set(again)
+    assert _traced_names(("another key", 1))[0].startswith("__inference_")
+
+
+def test_other_threads_keep_tensorflows_names():
+    import threading
+
+    names = []
+    fn = tf.function(lambda x: x + 1, autograph=False)
+    with tf_compat.stable_names(("a thread's key", 2)) as stable:
+        thread = threading.Thread(
+            target=lambda: names.append(fn.get_concrete_function(tf.TensorSpec([])).name.decode())
+        )
+        thread.start()
+        thread.join()
+    assert names and stable.prefix not in names[0]
