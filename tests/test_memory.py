@@ -100,9 +100,10 @@ def test_a_search_of_300_fits_over_many_widths_stays_bounded(tmp_path_factory):
     # The run: 300 fits in a fresh process, widths 4 to 64 x depths
     # 1 to 3 x batch sizes 32 and 256 drawn at random, on the red wine data
     # (batches of 32 compile with XLA: 35 steps per epoch). TensorFlow keeps
-    # every XLA compilation (~4 MiB and ~200 memory mappings each); padded to
-    # the widths 4, 8, 16, 32, 64, these fits need at most 15. Unpadded, 93
-    # compilations grew RSS by 341 MiB after fit 25 (and 20,848 mappings).
+    # every XLA compilation (~4 MiB and ~200 memory mappings each); with every
+    # width up to 64 padded to 64, these fits need one per depth. Unpadded, 93
+    # compilations grew RSS by 341 MiB after fit 25 (and 20,848 mappings);
+    # padded to 4, 8, 16, 32, 64, 13 compilations grew it by 44 MiB.
     out = tmp_path_factory.mktemp("memory") / "search.json"
     args = ["--fits", "300", "--data", "wine", "--widths", "4-64", "--depths", "1-3"]
     args += ["--batch-sizes", "32,256", "--order", "random", "--json", str(out), "--quiet"]
@@ -115,6 +116,6 @@ def test_a_search_of_300_fits_over_many_widths_stays_bounded(tmp_path_factory):
         f"{result['maps_end']} mappings, {result['elapsed_s']:.1f} s"
     )
     assert result["compiled"] == "XLA and plain graphs"
-    assert result["xla_programs"] <= 15
+    assert result["xla_programs"] <= 3
     assert readings[300]["rss_mib"] - readings[25]["rss_mib"] < SEARCH_LIMIT_MIB
     assert readings[300]["maps"] - readings[25]["maps"] < 15 * 250

@@ -42,7 +42,7 @@ if os.environ.get("FIT_DEPTH_2_FIRST"):  # another program traced first
     DenseRegressor(width=8, depth=2, epochs=1, batch_size=8, random_state=0).fit(X, X.sum(1))
 # Batches of 8: 25 an epoch, compiled with XLA; two networks, two programs.
 reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
-wide = DenseRegressor(width=40, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
+wide = DenseRegressor(width=100, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
 pred = reg.predict(X[:5]).tolist() + wide.predict(X[:5]).tolist()
 cache = [str(w.message) for w in seen if "KERASREG_XLA_CACHE" in str(w.message)]
 print(json.dumps({"pred": pred, "before": before, "cache_warnings": cache,
