@@ -12,6 +12,7 @@ import collections
 import threading
 
 from .config import settings
+from .widths import macs
 
 
 class Structure(tuple):
@@ -145,6 +146,5 @@ def use_xla(spec, steps_per_epoch, jit_compile="auto"):
     """
     if forced(jit_compile) is not None:
         return forced(jit_compile)
-    macs = sum(shape[0] * shape[1] for shape in spec.weight_shapes() if len(shape) == 2)
-    pays = steps_per_epoch >= settings.xla_min_steps or macs >= settings.xla_min_macs
+    pays = steps_per_epoch >= settings.xla_min_steps or macs(spec) >= settings.xla_min_macs
     return pays and not _address_space_limited()

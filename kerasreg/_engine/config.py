@@ -94,6 +94,10 @@ class Settings:
         XLA runs hidden layers padded to a few widths (see
         kerasreg._engine.widths), so that networks of nearby widths share a
         compilation.
+    pad_small_macs : int
+        Widths up to 64 are padded to 64 where the padded network has at
+        most this many multiply-adds per row (64x3 on 11 inputs has 9,000),
+        else to the next power of two.
     skip_grappler : bool
         Run the engine's programs without Grappler's graph rewrites (see
         kerasreg._compat.tensorflow.without_grappler).
@@ -116,6 +120,7 @@ class Settings:
     xla_min_macs: int = 250_000
     xla_min_address_space: int = 16 << 30
     pad_widths: bool = True
+    pad_small_macs: int = 16_384
     skip_grappler: bool = True
     after_call: Callable | None = None
 

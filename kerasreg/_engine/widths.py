@@ -27,21 +27,25 @@ from .._registry import ACTIVATIONS
 from .config import settings
 
 
-def bucket(width):
-    """The padded size of a hidden width: 64 up to 64, then the next multiple of 32.
+def bucket(width, small=True):
+    """The padded size of a hidden width: up to 64, 64 (or a power of two); then a multiple of 32.
 
     Under XLA a small network's step costs about the same whatever its width
-    up to 64, so every width up to 64 runs as 64 and a search over them
-    compiles once per depth (measured, red wine in batches of 32, 30 epochs:
-    16 units 0.51 ms per epoch, 64 units 0.61; 16x3 1.02, 64x3 1.19, against
-    about a second to compile each). Above it, the next multiple of 32 (at
-    most 50% more units, 6% from 512 on), since there a wider step costs more.
+    up to 64, so in a small network (``small``, see padded_spec) every width
+    up to 64 runs as 64 and a search over them compiles once per depth
+    (measured, red wine in batches of 32, 30 epochs: 16 units 0.51 ms per
+    epoch, 64 units 0.61; 16x3 1.02, 64x3 1.19, against about a second to
+    compile each). Otherwise a width up to 64 is padded to the next power of
+    two (at most twice the units). Above 64, the next multiple of 32 (at most
+    50% more units, 6% from 512 on), since there a wider step costs more.
 
     >>> [bucket(w) for w in (1, 5, 16, 33, 64, 65, 100, 512)]
     [64, 64, 64, 64, 64, 96, 128, 512]
+    >>> [bucket(w, small=False) for w in (1, 5, 16, 33, 64, 65)]
+    [4, 8, 16, 64, 64, 96]
     """
     if width <= 64:
-        return 64
+        return 64 if small else max(4, 1 << (int(width) - 1).bit_length())
     return -(-int(width) // 32) * 32
 
 
@@ -51,12 +55,25 @@ def paddable(spec):
     return spec.dropout == 0 and not np.any(zero) and bool(spec.hidden_layer_sizes)
 
 
+def macs(spec):
+    """Multiply-adds per row of spec's forward pass (its kernels' sizes)."""
+    return sum(shape[0] * shape[1] for shape in spec.weight_shapes() if len(shape) == 2)
+
+
 def padded_spec(spec):
-    """The spec the program runs: spec with bucketed widths, where that is exact."""
+    """The spec the program runs: spec with bucketed widths, where that is exact.
+
+    Widths up to 64 run as 64 where the padded network stays small (at most
+    ``settings.pad_small_macs`` multiply-adds per row, or twice spec's own):
+    with many inputs, 64 units could cost many times a narrow layer's step.
+    """
     if not settings.pad_widths or not paddable(spec):
         return spec
-    sizes = tuple(bucket(w) for w in spec.hidden_layer_sizes)
-    return dataclasses.replace(spec, hidden_layer_sizes=sizes)
+    for small in (True, False):
+        sizes = tuple(bucket(w, small) for w in spec.hidden_layer_sizes)
+        padded = dataclasses.replace(spec, hidden_layer_sizes=sizes)
+        if not small or macs(padded) <= max(settings.pad_small_macs, 2 * macs(spec)):
+            return padded
 
 
 def trainable_shapes(spec):

@@ -18,9 +18,24 @@ def _rows(n_features=3, seed=0):
 
 def test_buckets_are_few_and_never_smaller():
     assert {bucket(w) for w in range(1, 65)} == {64}
+    assert {bucket(w, small=False) for w in range(4, 65)} == {4, 8, 16, 32, 64}
     for w in range(1, 2049):
         assert w <= bucket(w) and bucket(bucket(w)) == bucket(w)
+        assert w <= bucket(w, False) <= max(4, 2 * w) and bucket(bucket(w, False), False) == bucket(
+            w, False
+        )
         assert w <= 64 or bucket(w) < 1.5 * w
+
+
+@pytest.mark.parametrize(
+    "n_features, widths, padded",
+    [(11, (16, 16, 16), (64, 64, 64)), (3, (5, 3), (64, 64)), (1000, (4,), (4,)),
+     (200, (5, 3), (8, 4)), (200, (40,), (64,))],
+)  # fmt: skip
+def test_widths_up_to_64_run_as_64_only_where_the_network_stays_small(n_features, widths, padded):
+    # With many inputs a first layer of 64 units could cost many times a
+    # narrow one: there widths go to the next power of two (at most twice).
+    assert padded_spec(NetworkSpec(n_features, 1, widths)).hidden_layer_sizes == padded
 
 
 @pytest.mark.parametrize(
