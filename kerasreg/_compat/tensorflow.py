@@ -100,7 +100,7 @@ _names_seen = {}  # stable prefix -> how many traces in this process used it
 _names_local = threading.local()
 
 
-def _stable_namer(original, module):
+def _stable_namer(original):
     def name(*args):
         state = getattr(_names_local, "state", None)
         if state is None:  # another thread's trace, or none of ours: TensorFlow's own names
@@ -136,7 +136,7 @@ def _install_namers():
         installed.append((module, attribute, original))
     for module, attribute, original in installed:
         if not hasattr(original, "kerasreg_original"):
-            setattr(module, attribute, _stable_namer(original, module))
+            setattr(module, attribute, _stable_namer(original))
     return True
 
 

@@ -69,11 +69,15 @@ def padded_spec(spec):
     """
     if not settings.pad_widths or not paddable(spec):
         return spec
-    for small in (True, False):
+
+    def padded(small):
         sizes = tuple(bucket(w, small) for w in spec.hidden_layer_sizes)
-        padded = dataclasses.replace(spec, hidden_layer_sizes=sizes)
-        if not small or macs(padded) <= max(settings.pad_small_macs, 2 * macs(spec)):
-            return padded
+        return dataclasses.replace(spec, hidden_layer_sizes=sizes)
+
+    wide = padded(small=True)
+    if macs(wide) <= max(settings.pad_small_macs, 2 * macs(spec)):
+        return wide
+    return padded(small=False)
 
 
 def trainable_shapes(spec):
