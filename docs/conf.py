@@ -42,7 +42,7 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
 # API pages are generated from the docstrings into generated/ on each build.
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 # numpydoc renders the Parameters/Attributes sections; the class template
 # lists the methods, so numpydoc does not add a second table of them.
 numpydoc_show_class_members = False
