@@ -5,6 +5,7 @@ import pytest
 from sklearn.preprocessing import MinMaxScaler
 
 from kerasreg import DenseRegressor
+from kerasreg._scaling import column_extremes
 from kerasreg.datasets import load_red_wine
 
 _FAST = dict(width=8, depth=1, batch_size=32, epochs=5, early_stopping=False, random_state=0)
@@ -22,13 +23,17 @@ def reference(wine):
     return DenseRegressor(**_FAST).fit(X, y).predict(X)
 
 
-def test_scalers_are_min_max_scalers_fitted_on_the_training_rows(wine):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scalers_are_min_max_scalers_fitted_on_the_training_rows(wine, dtype):
     X, y = wine
+    X = X.astype(dtype)
     reg = DenseRegressor(**_FAST).fit(X, y)
     for ours, data in ((reg.x_scaler_, X), (reg.y_scaler_, y.reshape(-1, 1))):
         theirs = MinMaxScaler().fit(data)
-        for attribute in ("scale_", "min_", "data_min_", "data_max_", "data_range_"):
-            np.testing.assert_array_equal(getattr(ours, attribute), getattr(theirs, attribute))
+        assert sorted(vars(ours)) == sorted(vars(theirs))
+        for attribute, value in vars(theirs).items():
+            np.testing.assert_array_equal(getattr(ours, attribute), value, err_msg=attribute)
+            assert np.asarray(getattr(ours, attribute)).dtype == np.asarray(value).dtype
         np.testing.assert_array_equal(ours.transform(data), theirs.transform(data))
 
 
@@ -67,3 +72,15 @@ def test_a_range_too_small_for_float64_is_named(wine):
     X, y = wine
     with pytest.raises(ValueError, match="range of X .* too small"):
         DenseRegressor(**_FAST).fit(X * 1e-310, y)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (64, 2), (65, 2), (1001, 7), (70_001, 3), (5000, 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_extremes_are_numpys_min_and_max(shape, dtype):
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    # The extremes in the last row, the one an odd number of rows leaves over.
+    a[-1, 0], a[-1, -1] = 1e6, -1e6
+    low, high = column_extremes(a, chunk_rows=40_000)
+    for ours, theirs in ((low, a.min(axis=0)), (high, a.max(axis=0))):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype
