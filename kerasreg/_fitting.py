@@ -6,8 +6,10 @@ or held out), the scalers (or the warm start's), the initial weights, the
 callbacks, the engine's training run, and the warnings about how it ended.
 """
 
+import functools
 import math
 import warnings
+from numbers import Integral
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -105,8 +107,23 @@ def _callbacks(est, epochs):
 
 def _seed(est):
     """A run's seed, drawn from random_state; and a generator seeded with it."""
-    seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+    random_state = est.random_state
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        seed = _seed_of_int(int(random_state))
+    else:
+        seed = _draw_seed(check_random_state(random_state))
     return seed, np.random.RandomState(seed)
+
+
+def _draw_seed(rng):
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_of_int(random_state):
+    # The same seed as drawn from check_random_state(random_state), which
+    # builds a RandomState (~80 µs, a few percent of a small fit).
+    return _draw_seed(check_random_state(random_state))
 
 
 def partial_fit_network(est, X, y, sw, y_ndim, first):

@@ -89,6 +89,21 @@ def test_same_random_state_same_predictions(data):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("random_state", [0, 7, np.int64(7), 2**32 - 1, True])
+def test_an_int_random_state_seeds_the_run_as_check_random_state_does(random_state):
+    # The run's seed of an int random_state is cached; it must be the one
+    # that scikit-learn's check_random_state(random_state) draws.
+    from sklearn.utils import check_random_state
+
+    from kerasreg._fitting import _seed
+
+    expected = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    for _ in range(2):  # the first call fills the cache, the second reads it
+        seed, rng = _seed(DenseRegressor(random_state=random_state))
+        assert seed == expected
+        assert rng.randint(1000) == np.random.RandomState(expected).randint(1000)
+
+
 _PREDICT_IN_SUBPROCESS = """
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
