@@ -84,15 +84,32 @@ def holdout(X, y, sw, fraction, rng):
     return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
 
 
-def prepare(x_scaler, y_scaler, x, y, w, names):
-    """Rows as the engine takes them: scaled float32 X and y, float32 weights."""
-    f32 = np.float32
-    x, y = scale(x_scaler, x, f32), scale(y_scaler, y, f32)
-    for name, a in zip(names, (x, y)):
-        check_finite_for_training(name, a)
+def prepare(x_scaler, y_scaler, x, y, w, names, rows):
+    """Rows as the engine takes them: scaled float32 X and y, float32 weights.
+
+    Each written straight into the engine's padded layout of ``rows`` rows
+    (``_engine.PaddedRows``), which the engine shares with its program: the
+    scaled X is the only copy of X the fit makes.
+    """
+    from . import _engine
+
+    out = []
+    for name, scaler, a in zip(names, (x_scaler, y_scaler), (x, y)):
+        padded = _engine.PaddedRows(_engine.aligned((rows, *a.shape[1:])), len(a))
+        scale(scaler, a, out=padded.rows)
+        check_finite_for_training(name, padded.rows)
+        out.append(padded)
     # Weighted means ignore a common factor; dividing by the largest weight
     # keeps any finite weights within float32.
-    return x, y, (w / w.max()).astype(f32)
+    weights = _engine.PaddedRows(_engine.aligned((rows,)), len(w))
+    np.divide(w, w.max(), out=weights.rows, casting="same_kind")
+    return (*out, weights)
+
+
+def _train_rows(est, n):
+    from . import _engine
+
+    return _engine.batch_and_rows(n, est.batch_size)[1]
 
 
 def _callbacks(est, epochs):
@@ -158,11 +175,11 @@ def partial_fit_network(est, X, y, sw, y_ndim, first):
         x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
     params = {**est.get_params(deep=False), "epochs": 1, "early_stopping": False}
     config = _engine.TrainConfig.from_params(params, seed=seed)
+    data = prepare(x_scaler, y_scaler, X, y, sw, ("X", "y"), _train_rows(est, len(X)))
     try:
         result = _engine.train(
-            spec, weights, prepare(x_scaler, y_scaler, X, y, sw, ("X", "y")), None, config,
-            _callbacks(est, 1), resume=resume, keep_state=True,
-        )  # fmt: skip
+            spec, weights, data, None, config, _callbacks(est, 1), resume=resume, keep_state=True
+        )
     except _engine.DivergedError as e:
         raise ValueError(f"DenseRegressor diverged. {e}") from e
     fitted = FittedNetwork.from_training(spec, result.weights, x_scaler, y_scaler, y_ndim)
@@ -222,15 +239,11 @@ def fit_network(
     from . import _engine
 
     config = _engine.TrainConfig.from_params(est.get_params(deep=False), seed=seed)
+    train = prepare(x_scaler, y_scaler, *train, ("X", "y"), _train_rows(est, len(train[0])))
+    if val is not None:
+        val = prepare(x_scaler, y_scaler, *val, val_names, _engine.val_rows(len(val[0])))
     try:
-        result = _engine.train(
-            spec,
-            weights,
-            prepare(x_scaler, y_scaler, *train, ("X", "y")),
-            None if val is None else prepare(x_scaler, y_scaler, *val, val_names),
-            config,
-            callbacks,
-        )
+        result = _engine.train(spec, weights, train, val, config, callbacks)
     except _engine.DivergedError as e:
         raise ValueError(f"DenseRegressor diverged. {e}") from e
     fitted = FittedNetwork.from_training(spec, result.weights, x_scaler, y_scaler, y_ndim)

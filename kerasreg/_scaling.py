@@ -4,20 +4,21 @@ import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
 
-def scale(scaler, a, dtype=np.float64, chunk_rows=65536):
-    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype``.
+def scale(scaler, a, dtype=np.float64, chunk_rows=65536, out=None):
+    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype`` (or into ``out``).
 
     Without the scaler's input validation, which would cost more than a
     one-row prediction. Computed in float64 a chunk of rows at a time and
     written into the result, so that values beyond float32's range are scaled
     before the cast, with no float64 temporary the size of the data.
     """
-    if scaler is None:
-        return np.array(a, dtype=dtype, order="C")
-    out = np.empty(a.shape, dtype=dtype)
+    if out is None:
+        if scaler is None:
+            return np.array(a, dtype=dtype, order="C")
+        out = np.empty(a.shape, dtype=dtype)
     for start in range(0, len(a), chunk_rows):
         rows = slice(start, start + chunk_rows)
-        out[rows] = a[rows] * scaler.scale_ + scaler.min_
+        out[rows] = a[rows] if scaler is None else a[rows] * scaler.scale_ + scaler.min_
     return out
 
 

@@ -485,3 +485,26 @@ def test_interrupt_before_any_epoch_leaves_estimator_as_it_was(data):
     with pytest.raises(KeyboardInterrupt):
         reg.fit(X, y)
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+@pytest.mark.parametrize("split", ["holdout", "X_val", "none"])
+def test_fit_hands_the_engine_its_rows_laid_out_no_copy_made(data, monkeypatch, split):
+    # The scaled rows are written where the program reads them: the engine
+    # shares every array with its program rather than copying it.
+    from kerasreg._engine import loop
+    from kerasreg._engine.tensors import PaddedRows
+
+    X, y = data
+    laid_out, real = [], loop.padded
+
+    def spy(arrays, size):
+        laid_out.extend(isinstance(a, PaddedRows) and len(a.array) == size for a in arrays)
+        return real(arrays, size)
+
+    monkeypatch.setattr(loop, "padded", spy)
+    kwargs = {"X_val": X[:20], "y_val": y[:20]} if split == "X_val" else {}
+    tiny(early_stopping=split != "none").fit(X, y, **kwargs)
+    # X, y, w of the training rows, then of the validation rows (without
+    # them, the engine pads empty arrays of its own).
+    assert laid_out[:3] == [True] * 3
+    assert split == "none" or laid_out[3:] == [True] * 3

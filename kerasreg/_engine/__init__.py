@@ -29,8 +29,9 @@ import_quietly("tensorflow")  # before any module here imports it
 
 from .config import Settings, TrainConfig, settings, tuned  # noqa: E402
 from .loop import POOL, XLA_BUDGET, DivergedError, TrainResult, TrainState, train  # noqa: E402
+from .tensors import PaddedRows, aligned, batch_and_rows, val_rows  # noqa: E402
 
 __all__ = [
-    "POOL", "XLA_BUDGET", "DivergedError", "Settings", "TrainConfig", "TrainResult", "TrainState",
-    "settings", "train", "tuned",
+    "POOL", "XLA_BUDGET", "DivergedError", "PaddedRows", "Settings", "TrainConfig", "TrainResult",
+    "TrainState", "aligned", "batch_and_rows", "settings", "train", "tuned", "val_rows",
 ]  # fmt: skip

@@ -20,7 +20,8 @@ from .._registry import OPTIMIZERS
 from .cache import Structure, WorkspacePool, XlaBudget, forced, use_xla
 from .config import TrainConfig, settings
 from .program import EARLY_STOP, NOT_FINITE, Workspace
-from .tensors import aligned, padded, padded_rows, shared
+from .tensors import aligned, batch_and_rows, padded, shared
+from .tensors import val_rows as padded_val_rows
 from .threads import size_thread_pools
 from .widths import Padding, padded_spec
 
@@ -107,10 +108,12 @@ def train(
     spec : NetworkSpec
     weights : list of ndarray
         Initial weights.
-    train_data : tuple of ndarray
-        ``(x, y, sample_weight)``, float32, y of shape (n, n_outputs).
-    val_data : tuple of ndarray or None
-        The same for validation.
+    train_data : tuple of ndarray or PaddedRows
+        ``(x, y, sample_weight)``, float32, y of shape (n, n_outputs); as
+        :class:`~kerasreg._engine.tensors.PaddedRows` of
+        ``batch_and_rows(n, config.batch_size)[1]`` rows, they are not copied.
+    val_data : tuple of ndarray or PaddedRows, or None
+        The same for validation (PaddedRows of ``val_rows(n_val)`` rows).
     config : TrainConfig
     callbacks : sequence of keras.callbacks.Callback
         Given a Keras model of the network (in the user's Keras backend);
@@ -141,12 +144,9 @@ def train(
     # On the first fit: the thread pools, then TensorFlow's runtime.
     start_quietly(configure=size_thread_pools)
     n = len(train_data[0])
-    # A batch larger than the data is one padded batch; no larger than the
-    # padded data, so that a huge batch_size does not allocate padding.
-    batch_size = min(config.batch_size, padded_rows(n, 1))
+    batch_size, rows = batch_and_rows(n, config.batch_size)
     steps_per_epoch = -(-n // batch_size)
     has_val = val_data is not None
-    rows = padded_rows(n, batch_size)
     if not has_val:
         val_data = (
             np.zeros((0, spec.n_features), np.float32),
@@ -154,7 +154,7 @@ def train(
             np.zeros(0, np.float32),
         )
     # A power of two of at least settings.min_val_rows: whole evaluation slices.
-    val_rows = padded_rows(len(val_data[0]), 1, settings.min_val_rows)
+    val_rows = padded_val_rows(len(val_data[0]))
     xla = use_xla(spec, steps_per_epoch, config.jit_compile)
     # XLA runs the network padded to a few widths (see widths): fewer compilations.
     run_spec = padded_spec(spec) if xla else spec

@@ -20,6 +20,42 @@ def padded_rows(n, multiple, minimum=None):
     return -(-size // multiple) * multiple
 
 
+def batch_and_rows(n, batch_size):
+    """(batch, rows): a fit's batch size and padded training rows, for n rows.
+
+    A batch larger than the data is one padded batch; no larger than the
+    padded data, so that a huge batch_size does not allocate padding.
+    """
+    batch = min(batch_size, padded_rows(n, 1))
+    return batch, padded_rows(n, batch)
+
+
+def val_rows(n):
+    """Padded validation rows, for n: a power of two of at least settings.min_val_rows."""
+    return padded_rows(n, 1, settings.min_val_rows)
+
+
+class PaddedRows:
+    """Rows already laid out as the program takes them: no copy on the way in.
+
+    ``array`` is an :func:`aligned` array of the padded row count
+    (:func:`batch_and_rows`, :func:`val_rows`) whose first ``n`` rows are
+    the data and the rest zeros (weight 0). Whoever prepares the data
+    writes them there, rather than into an array :func:`padded` would copy.
+    """
+
+    def __init__(self, array, n):
+        self.array, self.n = array, n
+
+    def __len__(self):
+        return self.n
+
+    @property
+    def rows(self):
+        """The real rows (a view)."""
+        return self.array[: self.n]
+
+
 def aligned(shape, dtype=np.float32):
     """A zeroed array whose data start on a 64-byte boundary.
 
@@ -46,6 +82,11 @@ def padded(arrays, size):
     """
     out = []
     for a in arrays:
+        if isinstance(a, PaddedRows) and len(a.array) == size:
+            out.append(shared(a.array))
+            continue
+        if isinstance(a, PaddedRows):  # laid out for another size
+            a = a.rows
         array = aligned((size, *a.shape[1:]))
         array[: len(a)] = a
         out.append(shared(array))

@@ -167,3 +167,39 @@ def test_a_learning_rate_schedule_sets_the_rate_trained_with():
     assert not np.array_equal(seen[0][0], seen[1][0])
     for later in seen[3:]:
         assert_weights_equal(later, seen[2])
+
+
+def test_padded_rows_are_shared_with_the_program_and_train_as_arrays_do():
+    from kerasreg._engine import PaddedRows, aligned, batch_and_rows, val_rows
+    from kerasreg._engine.tensors import padded
+
+    # Laid out for the size asked: the tensor is the array's memory.
+    array = aligned((64, 3))
+    (tensor,) = padded([PaddedRows(array, 10)], 64)
+    array[20] = 5.0
+    assert tensor.numpy()[20, 0] == 5.0
+    # For another size: copied, the real rows only.
+    array[:10], array[40] = 1.0, 9.0
+    (tensor,) = padded([PaddedRows(array, 10)], 128)
+    assert tensor.shape == (128, 3) and tensor.numpy()[:10].min() == 1.0
+    assert not tensor.numpy()[10:].any()
+
+    spec, weights, (train_data, val_data) = _problem()
+    config = train_config(learning_rate=0.05, batch_size=16, epochs=5, early_stopping=False)
+
+    def laid_out(data, rows):
+        out = []
+        for a in data:
+            p = PaddedRows(aligned((rows, *a.shape[1:])), len(a))
+            p.rows[:] = a
+            out.append(p)
+        return tuple(out)
+
+    rows = batch_and_rows(len(train_data[0]), config.batch_size)[1]
+    given = train(
+        spec, weights, laid_out(train_data, rows),
+        laid_out(val_data, val_rows(len(val_data[0]))), config,
+    )  # fmt: skip
+    copied = train(spec, weights, train_data, val_data, config)
+    assert given.history == copied.history
+    assert_weights_equal(given.weights, copied.weights)
