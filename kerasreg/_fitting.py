@@ -69,9 +69,11 @@ def check_validation_data(est, validation_data, n_outputs):
     return X_val, y_val, sw_val
 
 
-def holdout(X, y, sw, fraction, rng):
-    """Training and validation rows: a random ``fraction`` held out, as Keras's validation_split."""
-    n = len(X)
+def holdout(n, fraction, rng):
+    """Training and validation rows' indices: a random ``fraction`` held out.
+
+    As Keras's validation_split, with the rows drawn at random.
+    """
     n_val = math.ceil(fraction * n)
     if n_val < 1 or n - n_val < 1:
         raise ValueError(
@@ -80,23 +82,23 @@ def holdout(X, y, sw, fraction, rng):
             "pass X_val and y_val, or set early_stopping=False."
         )
     order = rng.permutation(n)
-    tr, va = order[n_val:], order[:n_val]
-    return (X[tr], y[tr], sw[tr]), (X[va], y[va], sw[va])
+    return order[n_val:], order[:n_val]
 
 
-def prepare(x_scaler, y_scaler, x, y, w, names, rows):
+def prepare(x_scaler, y_scaler, x, y, w, x_index, names, rows):
     """Rows as the engine takes them: scaled float32 X and y, float32 weights.
 
-    Each written straight into the engine's padded layout of ``rows`` rows
+    ``x[x_index]`` (all of x for None) are the rows of y and w. Each is
+    written straight into the engine's padded layout of ``rows`` rows
     (``_engine.PaddedRows``), which the engine shares with its program: the
-    scaled X is the only copy of X the fit makes.
+    scaled X is the only copy of X the fit makes, a held-out split included.
     """
     from . import _engine
 
     out = []
-    for name, scaler, a in zip(names, (x_scaler, y_scaler), (x, y)):
-        padded = _engine.PaddedRows(_engine.aligned((rows, *a.shape[1:])), len(a))
-        scale(scaler, a, out=padded.rows)
+    for name, scaler, a, index in zip(names, (x_scaler, y_scaler), (x, y), (x_index, None)):
+        padded = _engine.PaddedRows(_engine.aligned((rows, *a.shape[1:])), len(y))
+        scale(scaler, a, out=padded.rows, index=index)
         check_finite_for_training(name, padded.rows)
         out.append(padded)
     # Weighted means ignore a common factor; dividing by the largest weight
@@ -175,7 +177,7 @@ def partial_fit_network(est, X, y, sw, y_ndim, first):
         x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
     params = {**est.get_params(deep=False), "epochs": 1, "early_stopping": False}
     config = _engine.TrainConfig.from_params(params, seed=seed)
-    data = prepare(x_scaler, y_scaler, X, y, sw, ("X", "y"), _train_rows(est, len(X)))
+    data = prepare(x_scaler, y_scaler, X, y, sw, None, ("X", "y"), _train_rows(est, len(X)))
     try:
         result = _engine.train(
             spec, weights, data, None, config, _callbacks(est, 1), resume=resume, keep_state=True
@@ -200,15 +202,18 @@ def fit_network(
     """
     seed, local_rng = _seed(est)
 
+    # (X, y, sample weights, the rows of X that y and the weights are: None for all).
     if validation_data is not None:
-        val = check_validation_data(est, validation_data, y.shape[1])
+        val = (*check_validation_data(est, validation_data, y.shape[1]), None)
         val_names = ("X_val", "y_val")
-        train = (X, y, sw)
+        train = (X, y, sw, None)
     elif est.early_stopping and est.validation_fraction > 0:
-        train, val = holdout(X, y, sw, est.validation_fraction, local_rng)
+        tr, va = holdout(len(X), est.validation_fraction, local_rng)
+        # X's rows are gathered as they are scaled: no copy of X.
+        train, val = (X, y[tr], sw[tr], tr), (X, y[va], sw[va], va)
         val_names = ("X", "y")
     else:
-        train, val = (X, y, sw), None
+        train, val = (X, y, sw, None), None
 
     spec = est._network_spec(X.shape[1], y.shape[1])
     if warm:
@@ -220,7 +225,7 @@ def fit_network(
             )
         x_scaler, y_scaler, weights = fitted.x_scaler, fitted.y_scaler, fitted.weights
     else:
-        x_scaler = fit_scaler(train[0], "X") if est.scale_inputs else None
+        x_scaler = fit_scaler(train[0], "X", index=train[3]) if est.scale_inputs else None
         y_scaler = fit_scaler(train[1], "y") if est.scale_target else None
         weights = initial_weights(spec, local_rng)
 
@@ -239,9 +244,9 @@ def fit_network(
     from . import _engine
 
     config = _engine.TrainConfig.from_params(est.get_params(deep=False), seed=seed)
-    train = prepare(x_scaler, y_scaler, *train, ("X", "y"), _train_rows(est, len(train[0])))
+    train = prepare(x_scaler, y_scaler, *train, ("X", "y"), _train_rows(est, len(train[1])))
     if val is not None:
-        val = prepare(x_scaler, y_scaler, *val, val_names, _engine.val_rows(len(val[0])))
+        val = prepare(x_scaler, y_scaler, *val, val_names, _engine.val_rows(len(val[1])))
     try:
         result = _engine.train(spec, weights, train, val, config, callbacks)
     except _engine.DivergedError as e:

@@ -4,21 +4,29 @@ import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
 
-def scale(scaler, a, dtype=np.float64, chunk_rows=65536, out=None):
-    """MinMaxScaler.transform's own arithmetic, as a new array of ``dtype`` (or into ``out``).
+def _chunks(a, index, chunk_rows):
+    """(slice of the result, rows of ``a[index]``) a chunk at a time; index None: all of a."""
+    n = len(a) if index is None else len(index)
+    for start in range(0, n, chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        yield rows, a[rows] if index is None else a[index[rows]]
+
+
+def scale(scaler, a, dtype=np.float64, chunk_rows=65536, out=None, index=None):
+    """MinMaxScaler.transform's own arithmetic on ``a[index]``, as a new array or into ``out``.
 
     Without the scaler's input validation, which would cost more than a
     one-row prediction. Computed in float64 a chunk of rows at a time and
     written into the result, so that values beyond float32's range are scaled
-    before the cast, with no float64 temporary the size of the data.
+    before the cast, with no float64 temporary the size of the data; index
+    (None: all rows) gathers the rows a chunk at a time, without a copy of a.
     """
     if out is None:
-        if scaler is None:
+        if scaler is None and index is None:
             return np.array(a, dtype=dtype, order="C")
-        out = np.empty(a.shape, dtype=dtype)
-    for start in range(0, len(a), chunk_rows):
-        rows = slice(start, start + chunk_rows)
-        out[rows] = a[rows] if scaler is None else a[rows] * scaler.scale_ + scaler.min_
+        out = np.empty((len(a) if index is None else len(index), *a.shape[1:]), dtype=dtype)
+    for rows, chunk in _chunks(a, index, chunk_rows):
+        out[rows] = chunk if scaler is None else chunk * scaler.scale_ + scaler.min_
     return out
 
 
@@ -43,26 +51,26 @@ def _folded(a, fold):
     return a
 
 
-def column_extremes(a, chunk_rows=65536):
-    """``(a.min(axis=0), a.max(axis=0))`` of a finite 2-D array, the same values faster.
+def column_extremes(a, chunk_rows=65536, index=None):
+    """``(a.min(axis=0), a.max(axis=0))`` of a finite 2-D array's rows ``index``, faster.
 
     NumPy reduces a C-ordered array's columns a row at a time; folding the
     rows in halves is elementwise over whole rows instead, 3-8x faster for
     several columns. Exact, as minimum and maximum are. A chunk of rows at a
-    time: the folds' temporaries stay small.
+    time: the folds' temporaries stay small, and index (None: all rows)
+    gathers rows without a copy of a.
     """
-    if a.shape[1] == 1 or not len(a):
+    if index is None and (a.shape[1] == 1 or not len(a)):
         return a.min(axis=0), a.max(axis=0)
     lows, highs = [], []
-    for start in range(0, len(a), chunk_rows):
-        rows = a[start : start + chunk_rows]
+    for _, rows in _chunks(a, index, chunk_rows):
         lows.append(_folded(rows, np.minimum).min(axis=0))
         highs.append(_folded(rows, np.maximum).max(axis=0))
     return np.min(lows, axis=0), np.max(highs, axis=0)
 
 
-def fit_scaler(a, name):
-    """A MinMaxScaler fitted on a, which scales every column of non-zero range to [0, 1].
+def fit_scaler(a, name, index=None):
+    """A MinMaxScaler fitted on ``a[index]`` (None: all of a), to [0, 1] in every column.
 
     MinMaxScaler takes a range below 10 * eps (about 2.2e-15, absolute) for a
     constant column and leaves it unscaled, which would drop the signal of
@@ -75,8 +83,9 @@ def fit_scaler(a, name):
     # finite already, and the scaler's checks would cost ~0.4 ms a fit. The
     # scaler is otherwise MinMaxScaler's own (tests compare every attribute).
     scaler = MinMaxScaler()
-    scaler.n_features_in_, scaler.n_samples_seen_ = a.shape[1], a.shape[0]
-    scaler.data_min_, scaler.data_max_ = column_extremes(a)
+    scaler.n_features_in_ = a.shape[1]
+    scaler.n_samples_seen_ = a.shape[0] if index is None else len(index)
+    scaler.data_min_, scaler.data_max_ = column_extremes(a, index=index)
     scaler.data_range_ = scaler.data_max_ - scaler.data_min_
     nonzero = scaler.data_range_ > 0
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

@@ -5,7 +5,7 @@ import pytest
 from sklearn.preprocessing import MinMaxScaler
 
 from kerasreg import DenseRegressor
-from kerasreg._scaling import column_extremes
+from kerasreg._scaling import column_extremes, fit_scaler, scale
 from kerasreg.datasets import load_red_wine
 
 _FAST = dict(width=8, depth=1, batch_size=32, epochs=5, early_stopping=False, random_state=0)
@@ -84,3 +84,22 @@ def test_column_extremes_are_numpys_min_and_max(shape, dtype):
     for ours, theirs in ((low, a.min(axis=0)), (high, a.max(axis=0))):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rows_by_index_scale_as_their_copy_does(wine, dtype):
+    # A held-out split's rows are gathered as they are scaled, not copied first.
+    X = wine[0].astype(dtype)
+    index = np.random.default_rng(0).permutation(len(X))[:200]
+    ours = fit_scaler(X, "X", index=index)
+    theirs = fit_scaler(X[index], "X")
+    for attribute, value in vars(theirs).items():
+        np.testing.assert_array_equal(getattr(ours, attribute), value, err_msg=attribute)
+    for scaler in (ours, None):
+        expected = scale(scaler, X[index], np.float32)
+        np.testing.assert_array_equal(
+            scale(scaler, X, np.float32, chunk_rows=64, index=index), expected
+        )
+        out = np.empty_like(expected)
+        scale(scaler, X, out=out, chunk_rows=64, index=index)
+        np.testing.assert_array_equal(out, expected)
