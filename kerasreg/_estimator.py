@@ -1,15 +1,15 @@
 """DenseRegressor: the Keras regression network as a scikit-learn estimator.
 
 This module holds the scikit-learn contract only: parameters, fit,
-partial_fit and predict. Input checks are in :mod:`kerasreg._validation`,
-saving and the Keras model in :mod:`kerasreg._export`, scaling in
-:mod:`kerasreg._scaling`, the network in :mod:`kerasreg._network` (fitted:
-:mod:`kerasreg._fitted`), training in :mod:`kerasreg._engine`, which is
-imported on the first ``fit`` so that ``import kerasreg`` stays light.
+partial_fit and predict. Their constraints are in :mod:`kerasreg._params`,
+input checks in :mod:`kerasreg._validation`, saving and the Keras model in
+:mod:`kerasreg._export`, scaling in :mod:`kerasreg._scaling`, the network in
+:mod:`kerasreg._network` (fitted: :mod:`kerasreg._fitted`), training in
+:mod:`kerasreg._engine`, which is imported on the first ``fit`` so that
+``import kerasreg`` stays light.
 """
 
 import functools
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -18,22 +18,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _fork  # noqa: F401 - registers its fork hook before TensorFlow starts
 from ._compat import sklearn as sk_compat
-from ._compat.sklearn import (
-    CallbackSupportMixin,
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-    with_callbacks,
-)
+from ._compat.sklearn import CallbackSupportMixin, with_callbacks
 from ._export import ExportMixin
 from ._fitting import fit_network, partial_fit_network, validation_rows, warn_stop
-from ._network import NetworkSpec
-from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, fill_choices
+from ._params import ParamsMixin
+from ._registry import fill_choices
 from ._serialization import StateMixin
-from ._validation import is_bool, training_rows, validate
+from ._validation import training_rows, validate
 
 
-class DenseRegressor(ExportMixin, StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class DenseRegressor(
+    ParamsMixin, ExportMixin, StateMixin, CallbackSupportMixin, RegressorMixin, BaseEstimator
+):
     """A stack of Dense ReLU layers trained with Adam on mean absolute error.
 
     The Keras regression network of the introductory course, as a
@@ -227,34 +223,6 @@ class DenseRegressor(ExportMixin, StateMixin, CallbackSupportMixin, RegressorMix
     ['loss', 'val_loss']
     """
 
-    _parameter_constraints = {
-        "width": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 0, None, closed="left")],
-        "hidden_layer_sizes": [None, "array-like"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_norm": ["boolean"],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "loss": [StrOptions(set(LOSSES))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "patience": [Interval(Integral, 0, None, closed="left")],
-        "min_delta": [Interval(Real, 0, None, closed="left")],
-        "restore_best_weights": ["boolean"],
-        "scale_inputs": ["boolean"],
-        "scale_target": ["boolean"],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": [Interval(Integral, 0, 2, closed="both")],
-        "warm_start": ["boolean"],
-        "callbacks": [None, list],
-        "jit_compile": [StrOptions({"auto"}), "boolean"],
-    }
-
     def __init__(
         self,
         width=512,
@@ -309,32 +277,6 @@ class DenseRegressor(ExportMixin, StateMixin, CallbackSupportMixin, RegressorMix
         self.warm_start = warm_start
         self.callbacks = callbacks
         self.jit_compile = jit_compile
-
-    def _check_params(self):
-        sk_compat.validate_params(self, is_bool)
-        self._layer_sizes()
-
-    def _layer_sizes(self):
-        if self.hidden_layer_sizes is None:
-            return (self.width,) * self.depth
-        sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
-        if not all(isinstance(u, Integral) and not is_bool(u) and u >= 1 for u in sizes):
-            raise InvalidParameterError(
-                "The 'hidden_layer_sizes' parameter of DenseRegressor must be None or a "
-                f"tuple of positive ints. Got {self.hidden_layer_sizes!r} instead."
-            )
-        return sizes
-
-    def _network_spec(self, n_features, n_outputs):
-        """The architecture the parameters describe, for these numbers of features and outputs."""
-        return NetworkSpec(
-            n_features=n_features,
-            n_outputs=n_outputs,
-            hidden_layer_sizes=self._layer_sizes(),
-            activation=self.activation,
-            dropout=float(self.dropout),
-            batch_norm=bool(self.batch_norm),
-        )
 
     @with_callbacks
     def fit(
