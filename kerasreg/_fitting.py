@@ -90,8 +90,9 @@ def prepare(x_scaler, y_scaler, x, y, w, x_index, names, rows):
 
     ``x[x_index]`` (all of x for None) are the rows of y and w. Each is
     written straight into the engine's padded layout of ``rows`` rows
-    (``_engine.PaddedRows``), which the engine shares with its program: the
-    scaled X is the only copy of X the fit makes, a held-out split included.
+    (``_engine.PaddedRows``), which the engine shares with its program: no
+    copy of X beyond the scaled one (and validation's, for input that is not
+    a float array already), a held-out split included.
     """
     from . import _engine
 
