@@ -117,10 +117,11 @@ def _train_rows(est, n):
 
 def _callbacks(est, epochs):
     """The Keras callbacks of a run: the user's, and the progress display for verbose."""
-    from ._progress import EpochProgress
-
     callbacks = list(est.callbacks or [])
     if est.verbose:
+        # Imported here: it needs Keras, which a fit without callbacks never loads.
+        from ._progress import EpochProgress
+
         callbacks.append(EpochProgress(epochs, est.verbose))
     return callbacks
 
@@ -230,11 +231,10 @@ def fit_network(
         y_scaler = fit_scaler(train[1], "y") if est.scale_target else None
         weights = initial_weights(spec, local_rng)
 
-    from ._progress import EpochTasks
-
     callbacks = _callbacks(est, est.epochs)
     context = sk_compat.begin_fit(est, X, y, max_subtasks=est.epochs)
     if context is not None and sk_compat.has_callbacks(est):
+        from ._progress import EpochTasks
 
         def fitted_state(weights):
             fitted = FittedNetwork.from_training(spec, weights, x_scaler, y_scaler, y_ndim)

@@ -94,3 +94,50 @@ def test_fit_predict_model_and_save_in_another_keras_backend(backend):
         "loaded_matches": True,
         "n_iter": 5,
     }
+
+
+_KERAS_LATER = """
+import json, sys, threading, warnings
+warnings.simplefilter("ignore")
+if sys.argv[1:] == ["--keras-first"]:
+    import keras
+if sys.argv[1:] == ["--another-thread"]:
+    done = threading.Event()
+    threading.Thread(target=done.wait, daemon=True).start()
+import numpy as np
+from kerasreg import DenseRegressor
+rng = np.random.RandomState(0)
+X = rng.rand(200, 3)
+reg = DenseRegressor(width=8, depth=1, epochs=3, random_state=0).fit(X, X.sum(1))
+loaded = "keras" in sys.modules
+import keras
+import tensorflow as tf
+tf.keras.optimizers.Adam(0.01)
+again = DenseRegressor(
+    width=8, depth=1, epochs=3, random_state=0, verbose=2,
+    callbacks=[keras.callbacks.EarlyStopping(monitor="loss", patience=1)],
+).fit(X, X.sum(1))
+print(json.dumps({
+    "keras_loaded_by_fit": loaded,
+    "model": type(reg.model_).__name__,
+    "prediction": reg.predict(X[:3]).tolist(),
+    "same_with_callbacks": bool((again.predict(X) == reg.predict(X)).all()),
+}))
+"""
+
+
+def test_a_fit_without_callbacks_does_not_load_keras():
+    # TensorFlow's import loads Keras whole, which a fit without callbacks
+    # never uses: kerasreg imports TensorFlow without it (where no other
+    # thread runs), and Keras loads as usual when the user imports it. The
+    # fit's results are those of a process that imported Keras first.
+    def report(*args):
+        return json.loads(_run(_KERAS_LATER, *args).stdout.splitlines()[-1])
+
+    without, keras_first, threaded = report(), report("--keras-first"), report("--another-thread")
+    assert without["keras_loaded_by_fit"] is False
+    assert threaded["keras_loaded_by_fit"] is True
+    assert keras_first["keras_loaded_by_fit"] is True
+    for r in (without, keras_first, threaded):
+        assert r["model"] == "Sequential" and r["same_with_callbacks"] is True
+    assert without["prediction"] == keras_first["prediction"] == threaded["prediction"]
