@@ -172,7 +172,10 @@ def run(
     from kerasreg._network import NetworkSpec
 
     # Whether these fits compile with XLA: the engine's choice, per architecture.
-    modes = {use_xla(NetworkSpec(features, 1, (w,) * d), -(-rows // b)) for w, d, b in set(plan)}
+    modes = {
+        use_xla(NetworkSpec(features, 1, (w,) * d), -(-rows // b), row_epochs=rows * epochs)
+        for w, d, b in set(plan)
+    }
     xla = {frozenset([True]): "XLA", frozenset([False]): "plain graphs"}.get(
         frozenset(modes), "XLA and plain graphs"
     )

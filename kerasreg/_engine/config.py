@@ -82,10 +82,11 @@ class Settings:
         TensorFlow never frees an XLA compilation (~5.5 MB and ~150 memory
         mappings each; some 400 hit the kernel's map limit and abort the
         process): past this many, fits of anything new run as a plain graph.
-    xla_min_steps, xla_min_macs : int
+    xla_min_steps, xla_min_macs, xla_min_work : int
         ``jit_compile="auto"`` compiles with XLA when an epoch has at least
         this many mini-batches, or the network this many multiply-adds per
-        row (see use_xla).
+        row and, times the training rows and the most epochs, this much work
+        (see use_xla).
     xla_min_address_space : int
         Below this address-space limit (``ulimit -v``) ``"auto"`` does not
         compile: XLA's compiler threads need a few GB of address space and
@@ -118,6 +119,7 @@ class Settings:
     xla_programs: int = 100
     xla_min_steps: int = 16
     xla_min_macs: int = 250_000
+    xla_min_work: int = 300_000_000_000
     xla_min_address_space: int = 16 << 30
     pad_widths: bool = True
     pad_small_macs: int = 16_384

@@ -77,7 +77,12 @@ def test_xla_only_where_it_pays_or_where_asked(engine_data, fresh_pool, jit_comp
     small, large = NetworkSpec(11, 1, (64, 64)), NetworkSpec(11, 1, (512, 512, 512))
     assert not use_xla(small, steps_per_epoch=5)
     assert use_xla(small, steps_per_epoch=35)
-    assert use_xla(large, steps_per_epoch=5)
+    assert not use_xla(small, steps_per_epoch=5, row_epochs=10**9)
+    # Large layers: XLA's ~10% a step pays for its compilation over enough
+    # work; not over the course's fit (1,119 rows, at most 300 epochs).
+    assert not use_xla(large, steps_per_epoch=5, row_epochs=1119 * 300)
+    assert use_xla(large, steps_per_epoch=5, row_epochs=1119 * 1000)
+    assert use_xla(large, steps_per_epoch=44, row_epochs=11190 * 300)
     assert use_xla(small, 5, np.True_) and not use_xla(large, 5, np.False_)
     X, y = engine_data
     for batch_size, expected in zip((64, 4), xla):
@@ -85,6 +90,19 @@ def test_xla_only_where_it_pays_or_where_asked(engine_data, fresh_pool, jit_comp
                        jit_compile=jit_compile).fit(X, y)  # fmt: skip
         (_, ws), *_ = reversed(POOL.idle())
         assert ws.xla is expected
+
+
+def test_large_layers_compile_only_over_enough_work(engine_data, fresh_pool):
+    # The work a fit may do: multiply-adds per row x training rows x epochs.
+    # Here 32 (3 inputs x 8 units + 8 x 1) x 90 rows x 2 epochs = 5,760,
+    # with every network counted as large; 2 steps an epoch.
+    X, y = engine_data
+    params = dict(width=8, depth=1, epochs=2, batch_size=64, early_stopping=False)
+    for min_work, expected in ((5760, True), (5761, False)):
+        POOL.clear()
+        with tuned(xla_min_macs=1, xla_min_work=min_work):
+            DenseRegressor(**params).fit(X, y)
+        assert idle_workspace(1).xla is expected
 
 
 def test_xla_budget_binds_auto_only(engine_data, fresh_pool):
