@@ -128,16 +128,62 @@ print(json.dumps({
 
 def test_a_fit_without_callbacks_does_not_load_keras():
     # TensorFlow's import loads Keras whole, which a fit without callbacks
-    # never uses: kerasreg imports TensorFlow without it (where no other
-    # thread runs), and Keras loads as usual when the user imports it. The
+    # never uses: kerasreg imports TensorFlow without it, another thread
+    # alive or not, and Keras loads as usual when the user imports it. The
     # fit's results are those of a process that imported Keras first.
     def report(*args):
         return json.loads(_run(_KERAS_LATER, *args).stdout.splitlines()[-1])
 
     without, keras_first, threaded = report(), report("--keras-first"), report("--another-thread")
     assert without["keras_loaded_by_fit"] is False
-    assert threaded["keras_loaded_by_fit"] is True
+    assert threaded["keras_loaded_by_fit"] is False
     assert keras_first["keras_loaded_by_fit"] is True
     for r in (without, keras_first, threaded):
         assert r["model"] == "Sequential" and r["same_with_callbacks"] is True
     assert without["prediction"] == keras_first["prediction"] == threaded["prediction"]
+
+
+_KERAS_IN_ANOTHER_THREAD = """
+import importlib.util, json, sys, threading
+from kerasreg._compat import startup
+where = importlib.util.find_spec("keras").origin
+with startup._without_keras():
+    skipped_here = importlib.util.find_spec("keras").origin
+    try:
+        import keras
+        refused = False
+    except ImportError:
+        refused = True
+    there = {}
+    def other():
+        import keras
+        there["version"] = keras.__version__
+        there["adam"] = type(keras.optimizers.Adam(0.01)).__name__
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+import keras
+print(json.dumps({
+    "refused_here": refused,
+    "found_where_it_is": skipped_here == where,
+    "other_thread": there,
+    "later": keras.__version__,
+    "finder_removed": not any(isinstance(f, startup._KerasSkipped) for f in sys.meta_path),
+}))
+"""
+
+
+def test_keras_loads_in_other_threads_while_tensorflow_imports_without_it():
+    # Only the thread importing TensorFlow skips Keras, and only meanwhile:
+    # TensorFlow still finds where Keras is (for tf.keras), another thread's
+    # import of Keras at that moment works, and so does a later one.
+    report = json.loads(_run(_KERAS_IN_ANOTHER_THREAD).stdout.splitlines()[-1])
+    import keras
+
+    assert report == {
+        "refused_here": True,
+        "found_where_it_is": True,
+        "other_thread": {"version": keras.__version__, "adam": "Adam"},
+        "later": keras.__version__,
+        "finder_removed": True,
+    }

@@ -274,9 +274,39 @@ def import_quietly(name="tensorflow"):
         return importlib.import_module(name)
 
 
-# What TensorFlow's __init__ imports of Keras, "so that ... registration of
-# optimizers in the SavedModel registry" happens; inside try/except ImportError.
-_KERAS_AT_TF_IMPORT = "keras.src.optimizers"
+class _KerasSkipped:
+    """A meta-path finder: in one thread, ``keras`` is found where it is but does not load.
+
+    TensorFlow's ``__init__`` asks where Keras is (``importlib.util.find_spec``,
+    for ``tf.keras``'s lazy loader) and, at its end, imports
+    ``keras.src.optimizers`` inside ``try/except ImportError``. For the thread
+    that imports TensorFlow, this finder gives Keras's own spec with a loader
+    that raises ImportError, so TensorFlow skips Keras as if it were not
+    installed. Every other thread finds and loads Keras as usual.
+    """
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras" or threading.get_ident() != self.thread:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                spec.loader = self
+                return spec
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        raise ModuleNotFoundError(
+            "keras is not loaded while kerasreg imports TensorFlow", name="keras"
+        )
 
 
 @contextlib.contextmanager
@@ -285,29 +315,22 @@ def _without_keras(active=True):
 
     Why: ``import tensorflow`` ends by importing Keras 3 whole (measured with
     scikit-learn already loaded, 2 cores: 7.8-8.0 s with it, 6.1-6.7 s
-    without), and a fit without Keras callbacks never uses Keras. TensorFlow
-    skips that import where it raises ImportError, as when Keras is not
-    installed: ``None`` in ``sys.modules`` raises it, and is removed as soon
-    as TensorFlow has loaded, so that a later ``import keras`` or
-    ``tf.keras`` loads Keras as usual (its SavedModel registrations with it).
-    Fallback: nothing changes where Keras is loaded or loading already, or
-    where another Python thread runs (a notebook's kernel, a thread pool):
-    its first ``import keras`` at that moment would fail on the ``None``.
+    without), and a fit without Keras callbacks never uses Keras. For the
+    duration of TensorFlow's import, in the importing thread only, Keras
+    does not load (see _KerasSkipped); a later ``import keras`` or
+    ``tf.keras``, or one in another thread meanwhile, loads Keras as usual
+    (its SavedModel registrations with it). Nothing changes where Keras is
+    loaded or loading already.
     """
-    if (
-        not active
-        or threading.active_count() > 1
-        or "keras" in sys.modules
-        or _KERAS_AT_TF_IMPORT in sys.modules
-    ):
+    if not active or "keras" in sys.modules:
         yield
         return
-    sys.modules[_KERAS_AT_TF_IMPORT] = None
+    finder = _KerasSkipped()
+    sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
-        if _KERAS_AT_TF_IMPORT in sys.modules and sys.modules[_KERAS_AT_TF_IMPORT] is None:
-            del sys.modules[_KERAS_AT_TF_IMPORT]
+        sys.meta_path.remove(finder)
 
 
 _started = []
