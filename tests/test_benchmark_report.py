@@ -69,6 +69,7 @@ def test_targets_table_from_the_target_records():
             "tf_loaded": False,
             "reference": {"sklearn.base": 0.15},
         },
+        "w5": {1: {"wall_s": 10.0, "again_wall_s": 4.0}, 2: {"wall_s": 12.0, "again_wall_s": 2.0}},
         "predict": {"kerasreg predict": {"one_ms": 1.5}},
     }
     assert _targets(results) == [
@@ -104,7 +105,13 @@ def test_targets_table_from_the_target_records():
             "≤ 3.0",
             "PASS",
         ),
-        ("W5 GridSearchCV wall, n_jobs=2 ÷ n_jobs=1", "–", "≤ 0.6", "n/a"),
+        ("W5 GridSearchCV wall, n_jobs=2 ÷ n_jobs=1", "1.200", "≤ 0.6", "FAIL"),
+        (
+            "W5 the same search again in that process (workers reused), n_jobs=2 ÷ n_jobs=1",
+            "0.500",
+            "≤ 0.6",
+            "PASS",
+        ),
         (
             "`import kerasreg; kerasreg.DenseRegressor()` time (s)",
             "0.200 (`import sklearn.base` alone: 0.150)",
@@ -124,8 +131,8 @@ def test_targets_table_from_the_target_records():
 
 def test_targets_without_results_are_not_applicable():
     rows = _targets({"import": {"import_s": None, "tf_loaded": True}})
-    assert [r[3] for r in rows] == ["n/a"] * 15 + ["FAIL", "n/a"]
-    assert rows[15][1] == "imports it"
+    assert [r[3] for r in rows] == ["n/a"] * 16 + ["FAIL", "n/a"]
+    assert rows[16][1] == "imports it"
     assert rows[10][0] == "W4 time per row flat"
 
 
