@@ -143,6 +143,7 @@ BASE_WIDTHS = [4, 8, 16, 32, 64]
 def run(
     n_fits, widths=None, depths=(1, 2, 3), order="cycle", block=10, rows=128, features=5,
     max_idle=None, quiet=False, batch_size=32, batch_sizes=None, data="random", epochs=2,
+    jit_compile="auto",
 ):  # fmt: skip
     from sklearn.datasets import make_regression
 
@@ -173,7 +174,13 @@ def run(
 
     # Whether these fits compile with XLA: the engine's choice, per architecture.
     modes = {
-        use_xla(NetworkSpec(features, 1, (w,) * d), -(-rows // b), row_epochs=rows * epochs)
+        use_xla(
+            NetworkSpec(features, 1, (w,) * d),
+            -(-rows // b),
+            jit_compile,
+            row_epochs=rows * epochs,
+            epochs=epochs,
+        )  # fmt: skip
         for w, d, b in set(plan)
     }
     xla = {frozenset([True]): "XLA", frozenset([False]): "plain graphs"}.get(
@@ -201,7 +208,7 @@ def run(
             warnings.simplefilter("ignore")
             DenseRegressor(
                 width=width, depth=depth, epochs=epochs, batch_size=batch,
-                early_stopping=False, random_state=i,
+                early_stopping=False, random_state=i, jit_compile=jit_compile,
             ).fit(X, y)  # fmt: skip
         if i in marks:
             release_free_memory()
@@ -300,6 +307,12 @@ def main(argv=None):
     )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="DenseRegressor's jit_compile (default auto)",
+    )
+    parser.add_argument(
         "--max-idle", type=int, help="idle workspaces the engine keeps (default: as shipped, 32)"
     )
     parser.add_argument("--json", help="also write the readings to this JSON file")
@@ -312,6 +325,7 @@ def main(argv=None):
         rows=args.rows, features=args.features, max_idle=args.max_idle, quiet=args.quiet,
         batch_size=args.batch_size, batch_sizes=args.batch_sizes, data=args.data,
         epochs=args.epochs,
+        jit_compile={"true": True, "false": False}.get(args.jit_compile, "auto"),
     )  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

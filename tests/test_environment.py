@@ -25,7 +25,8 @@ from kerasreg import DenseRegressor
 rng = np.random.RandomState(0)
 X = rng.rand(200, 3)
 # Batches of 8: 25 an epoch, compiled with XLA, whose first compilation logs too.
-reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
+reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0,
+                     jit_compile=True).fit(X, X.sum(1))
 reg.predict(X[:2])
 reg.model_
 print(json.dumps({"environment_unchanged": dict(os.environ) == before}))

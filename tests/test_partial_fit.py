@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_regression
 
 from kerasreg import DenseRegressor
+from kerasreg._engine import tuned
 
 _CASES = {
     "relu": dict(width=8, depth=2),
@@ -119,11 +120,13 @@ def test_callbacks_count_epochs_across_calls_and_a_new_optimizer_starts_afresh(d
 def test_blocks_that_switch_between_xla_and_a_plain_graph():
     # 400 rows in batches of 16 run under XLA, width 5 padded to 8; 48 rows
     # (3 steps) as a plain graph at width 5: Adam's state goes from one to
-    # the other in the network's own shapes.
+    # the other in the network's own shapes. (A partial_fit call counts as
+    # one epoch: fewer steps than "auto" compiles for unless told.)
     X, y = make_regression(n_samples=448, n_features=4, noise=0.5, random_state=0)
     est = DenseRegressor(width=5, depth=1, batch_size=16, random_state=0)
     for rows in (slice(0, 400), slice(400, 448), slice(0, 400)):
-        est.partial_fit(X[rows], y[rows])
+        with tuned(xla_min_fit_steps=1):
+            est.partial_fit(X[rows], y[rows])
         slots = est._partial["engine"]["slots"]
         assert [[a.shape for a in slot] for slot in slots] == [
             [(X.shape[1], 5), (5,), (5, 1), (1,)]

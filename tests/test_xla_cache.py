@@ -39,10 +39,13 @@ before = os.environ.get("TF_XLA_FLAGS")
 rng = np.random.RandomState(0)
 X = rng.rand(200, 3)
 if os.environ.get("FIT_DEPTH_2_FIRST"):  # another program traced first
-    DenseRegressor(width=8, depth=2, epochs=1, batch_size=8, random_state=0).fit(X, X.sum(1))
+    DenseRegressor(width=8, depth=2, epochs=1, batch_size=8, random_state=0,
+                   jit_compile=True).fit(X, X.sum(1))
 # Batches of 8: 25 an epoch, compiled with XLA; two networks, two programs.
-reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
-wide = DenseRegressor(width=100, depth=1, epochs=3, batch_size=8, random_state=0).fit(X, X.sum(1))
+reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0,
+                     jit_compile=True).fit(X, X.sum(1))
+wide = DenseRegressor(width=100, depth=1, epochs=3, batch_size=8, random_state=0,
+                      jit_compile=True).fit(X, X.sum(1))
 pred = reg.predict(X[:5]).tolist() + wide.predict(X[:5]).tolist()
 cache = [str(w.message) for w in seen if "KERASREG_XLA_CACHE" in str(w.message)]
 print(json.dumps({"pred": pred, "before": before, "cache_warnings": cache,
@@ -164,7 +167,7 @@ import numpy as np
 from kerasreg import DenseRegressor
 rng = np.random.RandomState(0)
 X = rng.rand(200, 3)
-reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0)
+reg = DenseRegressor(width=8, depth=1, epochs=3, batch_size=8, random_state=0, jit_compile=True)
 try:
     reg.fit(X, X.sum(1))
     error = None

@@ -129,31 +129,43 @@ def forced(jit_compile):
     return None if isinstance(jit_compile, str) else bool(jit_compile)
 
 
-def use_xla(spec, steps_per_epoch, jit_compile="auto", row_epochs=float("inf")):
+def use_xla(spec, steps_per_epoch, jit_compile="auto", row_epochs=float("inf"), epochs=None):
     """Whether a fit of spec with this many steps per epoch is compiled by XLA.
 
     ``jit_compile`` True or False decides. ``"auto"`` compiles where it pays:
-    XLA adds about a second to the first fit of each new network, batch size
-    and data size (a plain graph adds nothing once its structure is traced),
-    and pays back by removing the per-operation dispatch of every step: worth
-    it with many mini-batches per epoch (1.5-4x faster epochs for small
-    networks). For large layers its fusion gains ~10% a step, which pays for
-    the compilation only over enough work: the network's multiply-adds per
-    row times ``row_epochs``, the training rows times the most epochs the
-    fit may run, at least ``settings.xla_min_work``. The course's 3x512 fit
-    (1,119 rows, at most 300 epochs) runs as a plain graph: measured on two
-    cores, 68.5 (XLA) and 76.2 ms per epoch on 1,599 rows, against 1.5 s more
-    for the first fit with XLA, so XLA is ahead after ~200 epochs there and
-    the course's fit stops at ~65. With few batches per epoch a plain graph
-    runs within tens of percent of XLA and the compilation would dominate a
-    typical fit (red wine in batches of 256: 5 steps an epoch). The choice
-    depends only on the fit's own network, rows, batch size and epochs, so a
-    fit gives the same result whatever ran before it. Never under an
-    address-space limit (see _address_space_limited).
+    XLA adds ~0.6-1.6 s to the first fit of each new network shape, batch
+    size and data size (a plain graph adds nothing once its structure is
+    traced), and pays back by removing the per-operation dispatch of every
+    step. For small networks that saves 16-94 us a mini-batch (measured on
+    two cores, ``python -m benchmarks.probes.xla_policy``: 16x1, 64x2,
+    256x2, 256x3 in batches of 32), so one program pays for its compilation
+    only after 6,500-60,000 steps. Hence XLA for small networks needs
+    ``settings.xla_min_steps`` mini-batches an epoch and, over the most
+    epochs the fit may run (``epochs``; None: unbounded),
+    ``settings.xla_min_fit_steps`` steps: a search's folds share the
+    program, early stopping ends most fits well before their last epoch.
+    The grid search of the benchmark's W3 (batches of 32 on 597 rows, at
+    most 200 epochs: 3,800 steps a fit) runs as plain graphs: measured 5.8 s
+    against 9.7 s with XLA, 4.8 s of which compiling. With few batches per
+    epoch a plain graph runs within tens of percent of XLA (red wine in
+    batches of 256: 5 steps an epoch). For large layers XLA's fusion gains
+    ~10% a step, which pays for the compilation only over enough work: the
+    network's multiply-adds per row times ``row_epochs``, the training rows
+    times the most epochs the fit may run, at least
+    ``settings.xla_min_work``. The course's 3x512 fit (1,119 rows, at most
+    300 epochs) runs as a plain graph: measured on two cores, 68.5 (XLA)
+    and 76.2 ms per epoch on 1,599 rows, against 1.5 s more for the first
+    fit with XLA, so XLA is ahead after ~200 epochs there and the course's
+    fit stops at ~65. The choice depends only on the fit's own network,
+    rows, batch size and epochs, so a fit gives the same result whatever ran
+    before it. Never under an address-space limit (see
+    _address_space_limited).
     """
     if forced(jit_compile) is not None:
         return forced(jit_compile)
     size = macs(spec)
     large = size >= settings.xla_min_macs and size * row_epochs >= settings.xla_min_work
-    pays = steps_per_epoch >= settings.xla_min_steps or large
-    return pays and not _address_space_limited()
+    many_steps = steps_per_epoch >= settings.xla_min_steps and (
+        epochs is None or steps_per_epoch * epochs >= settings.xla_min_fit_steps
+    )
+    return (many_steps or large) and not _address_space_limited()

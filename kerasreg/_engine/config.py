@@ -82,11 +82,12 @@ class Settings:
         TensorFlow never frees an XLA compilation (~5.5 MB and ~150 memory
         mappings each; some 400 hit the kernel's map limit and abort the
         process): past this many, fits of anything new run as a plain graph.
-    xla_min_steps, xla_min_macs, xla_min_work : int
+    xla_min_steps, xla_min_fit_steps, xla_min_macs, xla_min_work : int
         ``jit_compile="auto"`` compiles with XLA when an epoch has at least
-        this many mini-batches, or the network this many multiply-adds per
-        row and, times the training rows and the most epochs, this much work
-        (see use_xla).
+        ``xla_min_steps`` mini-batches and the most epochs the fit may run
+        ``xla_min_fit_steps``, or the network ``xla_min_macs`` multiply-adds
+        per row and, times the training rows and the most epochs,
+        ``xla_min_work`` (see use_xla).
     xla_min_address_space : int
         Below this address-space limit (``ulimit -v``) ``"auto"`` does not
         compile: XLA's compiler threads need a few GB of address space and
@@ -118,6 +119,7 @@ class Settings:
     idle_workspaces: int = 32
     xla_programs: int = 100
     xla_min_steps: int = 16
+    xla_min_fit_steps: int = 5_000
     xla_min_macs: int = 250_000
     xla_min_work: int = 300_000_000_000
     xla_min_address_space: int = 16 << 30

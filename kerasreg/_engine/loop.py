@@ -155,7 +155,10 @@ def train(
         )
     # A power of two of at least settings.min_val_rows: whole evaluation slices.
     val_rows = padded_val_rows(len(val_data[0]))
-    xla = use_xla(spec, steps_per_epoch, config.jit_compile, row_epochs=n * config.epochs)
+    xla = use_xla(
+        spec, steps_per_epoch, config.jit_compile,
+        row_epochs=n * config.epochs, epochs=config.epochs,
+    )  # fmt: skip
     # XLA runs the network padded to a few widths (see widths): fewer compilations.
     run_spec = padded_spec(spec) if xla else spec
     # What a compilation and an epoch's time depend on, beyond the workspace.

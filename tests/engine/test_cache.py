@@ -54,21 +54,23 @@ def test_graph_mode_after_the_xla_budget(engine_data, fresh_pool):
     # Past the XLA budget, workspaces run the same epoch without XLA: same
     # results up to rounding, and nothing compiled that the process keeps.
     X, y = engine_data
-    # 90 rows in batches of 4: enough steps per epoch for XLA.
+    # 90 rows in batches of 4: enough steps per epoch for XLA, and for this
+    # test enough in the fit.
     params = dict(width=3, depth=1, epochs=3, batch_size=4, random_state=0, early_stopping=False)
-    with_xla = DenseRegressor(**params).fit(X, y).predict(X)
+    with tuned(xla_min_fit_steps=1):
+        with_xla = DenseRegressor(**params).fit(X, y).predict(X)
     assert idle_workspace(1).xla is True
     POOL.clear()
     XLA_BUDGET.reset()
-    with tuned(xla_programs=0):
+    with tuned(xla_programs=0, xla_min_fit_steps=1):
         without = DenseRegressor(**params).fit(X, y).predict(X)
     assert idle_workspace(1).xla is False
     np.testing.assert_allclose(without, with_xla, rtol=1e-4, atol=1e-4)
 
 
-# Batches of 64 (2 steps an epoch) and of 4 (23 steps): what runs each.
+# Batches of 64 (2 steps an epoch) and of 4 (23 steps, 46 in 2 epochs): what runs each.
 @pytest.mark.parametrize(
-    "jit_compile, xla", [("auto", (False, True)), (True, (True, True)), (False, (False, False))]
+    "jit_compile, xla", [("auto", (False, False)), (True, (True, True)), (False, (False, False))]
 )
 def test_xla_only_where_it_pays_or_where_asked(engine_data, fresh_pool, jit_compile, xla):
     # XLA compiles for ~1 s; a plain graph traces in ~0.2 s and runs a few
@@ -78,6 +80,12 @@ def test_xla_only_where_it_pays_or_where_asked(engine_data, fresh_pool, jit_comp
     assert not use_xla(small, steps_per_epoch=5)
     assert use_xla(small, steps_per_epoch=35)
     assert not use_xla(small, steps_per_epoch=5, row_epochs=10**9)
+    # Small networks: XLA saves tens of microseconds a step, which pay for
+    # its compilation only over thousands of steps. The benchmark's W3 fits
+    # (597 rows in batches of 32, at most 200 epochs) run as plain graphs;
+    # its W2 (1,119 rows, 200 epochs) with XLA.
+    assert not use_xla(small, steps_per_epoch=19, epochs=200)
+    assert use_xla(small, steps_per_epoch=35, epochs=200)
     # Large layers: XLA's ~10% a step pays for its compilation over enough
     # work; not over the course's fit (1,119 rows, at most 300 epochs).
     assert not use_xla(large, steps_per_epoch=5, row_epochs=1119 * 300)
@@ -90,6 +98,17 @@ def test_xla_only_where_it_pays_or_where_asked(engine_data, fresh_pool, jit_comp
                        jit_compile=jit_compile).fit(X, y)  # fmt: skip
         (_, ws), *_ = reversed(POOL.idle())
         assert ws.xla is expected
+
+
+def test_small_networks_compile_only_over_enough_steps(engine_data, fresh_pool):
+    # 90 rows in batches of 4: 23 steps an epoch, 69 in the most epochs (3).
+    X, y = engine_data
+    params = dict(width=5, depth=1, epochs=3, batch_size=4, early_stopping=False)
+    for min_steps, expected in ((69, True), (70, False)):
+        POOL.clear()
+        with tuned(xla_min_fit_steps=min_steps):
+            DenseRegressor(**params).fit(X, y)
+        assert idle_workspace(1).xla is expected
 
 
 def test_large_layers_compile_only_over_enough_work(engine_data, fresh_pool):
@@ -108,7 +127,8 @@ def test_large_layers_compile_only_over_enough_work(engine_data, fresh_pool):
 def test_xla_budget_binds_auto_only(engine_data, fresh_pool):
     X, y = engine_data
     XLA_BUDGET.reset()
-    with tuned(xla_programs=0):
+    # Fits this short compile with XLA only where xla_min_fit_steps allows.
+    with tuned(xla_programs=0, xla_min_fit_steps=1):
         for jit_compile, expected in (("auto", False), (np.True_, True)):
             POOL.clear()
             reg = DenseRegressor(width=5, depth=1, epochs=2, batch_size=4, jit_compile=jit_compile)
@@ -124,8 +144,8 @@ from kerasreg import DenseRegressor
 from kerasreg._engine import POOL
 rng = np.random.RandomState(0)
 X = rng.rand(1000, 20)
-# 63 mini-batches an epoch: XLA where memory is not limited.
-reg = DenseRegressor(width=32, depth=2, batch_size=16, epochs=2, random_state=0)
+# 63 mini-batches an epoch, 5,040 in 80 epochs: XLA where memory is not limited.
+reg = DenseRegressor(width=32, depth=2, batch_size=16, epochs=80, random_state=0)
 reg.fit(X, X.sum(1))
 print("xla", [key[3] for key, _ in POOL.idle()])
 """

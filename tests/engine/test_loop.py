@@ -142,7 +142,7 @@ def test_a_repeated_fit_runs_its_epochs_in_one_call():
         ran.append(int(outputs[1][0]))
         shapes.add(tuple(tuple(t.shape) for t in inputs))
 
-    with tuned(seconds_per_call=10.0, after_call=record):
+    with tuned(seconds_per_call=10.0, after_call=record, xla_min_fit_steps=1):
         first = _train_small(epochs=5, batch_size=2, early_stopping=False)
         del ran[:]
         again = _train_small(epochs=5, batch_size=2, early_stopping=False)
