@@ -10,7 +10,8 @@ rest (scikit-learn, scaling, Python). From the repository root::
 
     python benchmarks/profile_w3.py
     KERASREG_XLA_CACHE=/tmp/xla python benchmarks/profile_w3.py   # twice: cold, then warm
-    python benchmarks/profile_w3.py --plain   # no XLA for any fit: what "auto" trades
+    python benchmarks/profile_w3.py --plain   # no XLA for any fit
+    python benchmarks/profile_w3.py --xla     # XLA from 16 steps an epoch, however short the fit
 """
 
 import collections
@@ -30,7 +31,14 @@ def main(argv=None):
     import argparse
 
     p = argparse.ArgumentParser(prog="python benchmarks/profile_w3.py")
-    p.add_argument("--plain", action="store_true", help="every fit a plain graph (no XLA)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--plain", action="store_true", help="every fit a plain graph (no XLA)")
+    mode.add_argument(
+        "--xla",
+        action="store_true",
+        help="XLA for every fit of 16 or more steps an epoch, however few epochs it may run "
+        "(the rule before settings.xla_min_fit_steps)",
+    )
     a = p.parse_args(argv)
     import tensorflow as tf
 
@@ -71,9 +79,14 @@ def main(argv=None):
     Workspace.__init__, Workspace.run_epochs = timed_build, timed_run
     d = WineData()
     search, _ = load("kerasreg").search(FULL["w3_grid"], FULL["w3_cv"], FULL["w3_epochs"])
-    # "auto" compiles with XLA from settings.xla_min_steps mini-batches an epoch.
-    plain = dict(xla_min_steps=2**31, xla_min_macs=2**62) if a.plain else {}
-    with warnings.catch_warnings(), tuned(**plain):
+    # "auto" compiles small networks with XLA from settings.xla_min_steps
+    # mini-batches an epoch and settings.xla_min_fit_steps a fit.
+    rule = {}
+    if a.plain:
+        rule = dict(xla_min_steps=2**31, xla_min_macs=2**62)
+    elif a.xla:
+        rule = dict(xla_min_fit_steps=0)
+    with warnings.catch_warnings(), tuned(**rule):
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         search.fit(d.X_tr, d.y_tr)
@@ -83,6 +96,7 @@ def main(argv=None):
         f"W3 kerasreg search: {wall:.1f} s, {len(XLA_BUDGET)} XLA programs, {calls['epochs']} "
         f"epochs, best CV MAE {-search.best_score_:.4f}; XLA cache: {cache or 'none'}"
         + ("; every fit a plain graph" if a.plain else "")
+        + ("; XLA from 16 steps an epoch" if a.xla else "")
     )
     for kind, s in seconds.items():
         print(f"  {kind}: {s:.2f} s ({calls[kind]} calls)")
