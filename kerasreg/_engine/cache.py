@@ -145,8 +145,9 @@ def use_xla(spec, steps_per_epoch, jit_compile="auto", row_epochs=float("inf"), 
     ``settings.xla_min_fit_steps`` steps: a search's folds share the
     program, early stopping ends most fits well before their last epoch.
     The grid search of the benchmark's W3 (batches of 32 on 597 rows, at
-    most 200 epochs: 3,800 steps a fit) runs as plain graphs: measured 5.8 s
-    against 9.7 s with XLA, 4.8 s of which compiling. With few batches per
+    most 200 epochs: 3,800 steps a fit) runs as plain graphs: measured
+    5.8-6.1 s against 7.0-9.7 s with XLA, 3.1-4.8 s of which compiling
+    (``python benchmarks/profile_w3.py [--xla]``). With few batches per
     epoch a plain graph runs within tens of percent of XLA (red wine in
     batches of 256: 5 steps an epoch). For large layers XLA's fusion gains
     ~10% a step, which pays for the compilation only over enough work: the
