@@ -17,9 +17,9 @@ from ..markdown import fmt, md_table
 MODULE = "benchmarks.bench.workloads.w4"
 W4_NET = dict(width=64, depth=2, batch_size=256)
 W4_FEATURES = 20
-# 16 batches of 256: the warm-up runs the XLA path the measured fits take (the
-# engine compiles with XLA from 16 steps per epoch), so that XLA's one-time
-# start-up is not counted in the first measured fit.
+# 16 batches of 256, with XLA (jit_compile=True for kerasreg: "auto" leaves
+# out fits this short): XLA's one-time start-up (its compiler's memory among
+# it) is not counted in the first measured fit that compiles.
 W4_WARMUP_ROWS = 4096
 W4_REPEAT_S = 3.0
 
@@ -60,7 +60,10 @@ def worker(n, epochs, key):
 
 def _measure(make, X, y, epochs):
     # Warm-up on a small slice: imports, thread pools, tracing of the training step.
-    make(1).fit(X[:W4_WARMUP_ROWS], y[:W4_WARMUP_ROWS])
+    warm_up = make(1)
+    if "jit_compile" in warm_up.get_params():
+        warm_up.set_params(jit_compile=True)
+    warm_up.fit(X[:W4_WARMUP_ROWS], y[:W4_WARMUP_ROWS])
     gc.collect()
     have_reset = _reset_peak_rss()
     base_kib = _proc_status_kib("VmRSS")
@@ -177,8 +180,10 @@ def report(cfg, results, labels):
             f"as float32; {net['depth']}×{net['width']} ReLU, batch {net['batch_size']}, "
             f"{cfg['w4_epochs']} epochs, early_stopping=False. Each size runs in a fresh "
             f"subprocess (`python -m {MODULE} N`) that first does a warm-up fit on "
-            f"{W4_WARMUP_ROWS} rows (excluded; 16 batches, so it loads TensorFlow and starts "
-            "XLA as the measured fits will), then fits on all N rows, at least 2 and up to 5 "
+            f"{W4_WARMUP_ROWS} rows (excluded; 16 batches with kerasreg's jit_compile=True, so "
+            "it loads TensorFlow and starts XLA), then fits on all N rows with the defaults "
+            "(kerasreg's jit_compile='auto': plain graphs below 5,000 steps a fit, so XLA at "
+            "1,000,000 rows only), at least 2 and up to 5 "
             f"while they take under {W4_REPEAT_S:.0f} s together; each fit builds a new "
             "estimator. s/epoch (1st fit) includes whatever the first fit at this size "
             "compiles; s/epoch, µs/row·epoch and the flatness target use the best of the fits "
