@@ -169,3 +169,30 @@ def test_readme_table_follows_a_new_results_md(tmp_path):
     assert readme.write(readme_md, results_md)
     assert "| 12.34 (" in readme_md.read_text(encoding="utf-8")
     assert not readme.write(readme_md, results_md)
+
+
+def test_w3_shows_the_one_thread_search_next_to_kerasreg_and_in_readme():
+    from types import SimpleNamespace
+
+    from benchmarks.bench.harness import settings
+    from benchmarks.bench.workloads import w3
+
+    search = {"best_mae": 0.5, "best_params": {"width": 16, "depth": 1, "batch_size": 32}}
+    results = {
+        KR: {"wall_s": 10.0, "holdout_mae": 0.49, "note": "", **search},
+        w3.ONE_THREAD: {"wall_s": 4.0, "holdout_mae": 0.49, "note": "", **search},
+        MLP: {"wall_s": 8.0, "holdout_mae": 0.5, "note": "", **search},
+    }
+    text = w3.report(SimpleNamespace(y_tr=[0.0] * 10), settings(True), results)
+    [rows] = parse_tables(text)
+    assert [r["contender"] for r in rows[:3]] == [KR, w3.ONE_THREAD, MLP]
+    assert rows[1]["wall (s)"] == "4.0" and rows[1]["time vs kerasreg"] == "0.40×"
+    [cell] = [r[1] for r in readme.table_rows(text) if r[0].startswith("W3")]
+    assert cell == "10.0 s, CV MAE 0.5000; 4.0 s with `KERASREG_NUM_THREADS=1`"
+    del results[w3.ONE_THREAD]
+    [cell] = [
+        r[1]
+        for r in readme.table_rows(w3.report(SimpleNamespace(y_tr=[0.0]), settings(True), results))
+        if r[0].startswith("W3")
+    ]
+    assert cell == "10.0 s, CV MAE 0.5000"

@@ -18,6 +18,7 @@ from . import contenders
 from .harness import README_MD, RESULTS_MD
 from .markdown import parse_tables
 from .report import target
+from .workloads import w3
 
 BEGIN = "<!-- benchmark table: begin -->"
 END = "<!-- benchmark table: end -->"
@@ -136,10 +137,12 @@ def table_rows(results_text):
         s = sec["W3"]
         (cv,), (n_cand,) = s.find(r"GridSearchCV\(cv=(\d+)"), s.find(r"\((\d+) candidates?,")
         mine, theirs = s.row("contender", kr), s.row("contender", mlp)
+        one = s.row("contender", w3.ONE_THREAD).get("wall (s)")
         rows.append(
             [
                 f"W3: GridSearchCV, {n_cand} candidates × {cv} folds, early stopping",
-                f"{mine.get('wall (s)', '–')} s, CV MAE {mine.get('best CV MAE', '–')}",
+                f"{mine.get('wall (s)', '–')} s, CV MAE {mine.get('best CV MAE', '–')}"
+                + (f"; {one} s with `KERASREG_NUM_THREADS=1`" if one not in (None, "–") else ""),
                 f"scikeras {_ratio(_number(measured('w3_vs_scikeras')))}",
                 f"{_ratio(_number(measured('w3_vs_mlp')))} (MAE {theirs.get('best CV MAE', '–')})",
                 "",

@@ -75,7 +75,7 @@ def run(only, quick=False, repeat=1, w4_mlp=None):
     gc.collect()
     if "w3" in only:
         log("W3 ...")
-        res["w3"] = w3.run(d, cfg)
+        res["w3"] = w3.run(d, cfg, quick)
         done("W3")
     if "w4" in only:
         log("W4 ...")
