@@ -44,11 +44,11 @@ PASSES = 2
 TEST_ROWS = 100_000
 # In memory at once: the block being trained, the next block as it is
 # generated (with its float64 draws and the target's temporaries), the
-# engine's temporaries in partial_fit (about 1.8 blocks over the block itself:
-# its float32 scaled copy and the shuffled batches), and the allocator's
-# slack. Measured 3.4-7.1 blocks (54-114 MiB): 3.4-4.8 when the warm-up also
-# loaded Keras (a base RSS about 90 MiB higher, some of it freed heap that
-# later allocations reuse), 5.1-7.1 in eight runs (CI's among them) since
+# engine's temporaries in partial_fit (about 1.8 blocks over the block itself,
+# measured; its float32 scaled copy among them), and the allocator's slack.
+# Measured 3.4-7.1 blocks (54-114 MiB): 3.4-4.8 when the warm-up also loaded
+# Keras (a base RSS about 90 MiB higher, likely with freed heap that later
+# allocations reused), 5.1-7.1 in eight runs (CI's among them) since
 # TensorFlow loads without Keras here. 10 allowed: half the array, for CI's
 # load and the allocator's variance. Materializing the array costs all 20 and
 # more (dask.compute(X, y) in the fit: +627-706 MiB, 39-44 blocks).
