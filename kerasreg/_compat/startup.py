@@ -206,6 +206,23 @@ def _start_with_cache(tensorflow):
             os.environ["TF_XLA_FLAGS"] = saved
 
 
+def trace_cache_directory():
+    """Where traced programs are kept (kerasreg._trace_cache): the XLA cache's ``traces``, or None.
+
+    Only where this process uses the XLA cache (see _start_with_cache), and
+    only a folder as private as the cache (kerasreg._xla_cache.problem).
+    """
+    if not _cache_used:
+        return None
+    if not _traces_checked:
+        folder = os.path.join(_cache_used[0], "traces")
+        _traces_checked.append(None if _xla_cache.problem(folder) else folder)
+    return _traces_checked[0]
+
+
+_traces_checked = []
+
+
 class CacheError(RuntimeError):
     """TensorFlow could not read a program from the persistent XLA cache."""
 

@@ -154,10 +154,12 @@ class stable_names:
     trace order).
     """
 
-    def __init__(self, key):
+    def __init__(self, key, draft=False):
         import hashlib
 
         self.prefix = "k" + hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+        self.draft = draft
+        self.final = None  # the names' stem, once entered
 
     def __enter__(self):
         _names_lock.acquire()
@@ -166,13 +168,116 @@ class stable_names:
             return self
         seen = _names_seen.get(self.prefix, 0)
         _names_seen[self.prefix] = seen + 1
-        self.state = _names_local.state = [f"{self.prefix}x{seen}", 0]
+        self.final = f"{self.prefix}x{seen}"
+        # A draft's names differ from the final ones only in this stem
+        # (see export_function's rename).
+        stem = f"{self.prefix}d{seen}" if self.draft else self.final
+        self.state = _names_local.state = [stem, 0]
         return self
+
+    @property
+    def first(self):
+        """Whether this block names key's first trace in the process (the same names in any)."""
+        return self.final is not None and self.final.endswith("x0")
+
+    @property
+    def stem(self):
+        """The stem of the names this block's traces get (a draft's or the final one)."""
+        return None if self.state is None else self.state[0]
 
     def __exit__(self, *exc):
         if self.state is not None:
             _names_local.state = None
         _names_lock.release()
+
+
+# --------------------------------------------------------------------------- #
+# Traced functions' definitions (tensorflow.python.eager.context, private;
+# ConcreteFunction.function_def and captured_inputs, public)
+# --------------------------------------------------------------------------- #
+
+
+def export_function(concrete, rename):
+    """What this or a later process needs to define and call a traced function by name.
+
+    ``(name, library, inputs, outputs, captured)``: the function's name, its
+    definition and those of the functions it calls (a serialized
+    FunctionDefLibrary), how many inputs it takes (its arguments then what it
+    captured), how many outputs it returns, and the tensors it captured (for
+    a workspace's programs, its variables' handles). ``rename = (old, new)``
+    replaces ``old`` by ``new`` in the names of these functions (a draft's
+    stem by the final one, see stable_names).
+
+    Why the rename: a function defined from its definition has no Python
+    stack traces, a traced one has them, and XLA's compiled programs (and so
+    the persistent XLA cache's keys) differ between the two; defined alike
+    in every process, under the final names, a program gets the same XLA key
+    whether this process traced it or read its trace.
+    """
+    from tensorflow.core.framework import function_pb2
+
+    fdef = concrete.function_def
+    library = function_pb2.FunctionDefLibrary()
+    library.function.extend(concrete.graph.as_graph_def().library.function)
+    library.function.append(fdef)
+    names = {f.signature.name for f in library.function}
+    old, new = rename
+
+    def fix(name):
+        return name.replace(old, new) if name in names else name
+
+    for f in library.function:
+        f.signature.name = fix(f.signature.name)
+        for node in f.node_def:
+            node.op = fix(node.op)
+            for value in node.attr.values():
+                if value.HasField("func"):
+                    value.func.name = fix(value.func.name)
+                for function in value.list.func:
+                    function.name = fix(function.name)
+    signature = fdef.signature
+    return (
+        fix(signature.name), library.SerializeToString(), len(signature.input_arg),
+        len(signature.output_arg), list(concrete.captured_inputs),
+    )  # fmt: skip
+
+
+def define_functions(library, name, inputs, outputs):
+    """Define the functions of a serialized FunctionDefLibrary in TensorFlow's eager context.
+
+    Why: defining a traced function from its definition takes milliseconds,
+    tracing it again a tenth of a second or more; the context's function
+    registry is private. Those already defined (by name) are left as they
+    are. Raises ValueError where library does not parse or its function
+    ``name`` does not take ``inputs`` inputs and return ``outputs`` outputs.
+    """
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.framework import function_pb2
+    from tensorflow.python.eager import context
+
+    try:
+        functions = function_pb2.FunctionDefLibrary.FromString(library).function
+    except DecodeError as e:
+        raise ValueError(f"not a function library: {e}") from e
+    shapes = [(len(f.signature.input_arg), len(f.signature.output_arg)) for f in functions
+              if f.signature.name == name]  # fmt: skip
+    if shapes != [(inputs, outputs)]:
+        raise ValueError(f"no function {name} of {inputs} inputs and {outputs} outputs")
+    ctx = context.context()
+    for fdef in functions:
+        if not ctx.has_function(fdef.signature.name):
+            ctx.add_function_def(fdef)
+
+
+def call_function(name, inputs, outputs):
+    """Call a function defined in the eager context by name: its outputs as a list (None: none).
+
+    With the calling thread's function-call options, as a traced function's
+    call (see without_grappler).
+    """
+    from tensorflow.python.eager import context
+
+    return context.context().call_function(name.encode(), list(inputs), outputs)
 
 
 # --------------------------------------------------------------------------- #

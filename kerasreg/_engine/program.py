@@ -14,11 +14,15 @@ operations, which is what a small network's step costs.
 """
 
 import collections
+import hashlib
+import pathlib
 
 import numpy as np
 import tensorflow as tf
 
-from .._compat.startup import xla_call_quietly
+from .. import _trace_cache
+from .._compat import tensorflow as tf_compat
+from .._compat.startup import trace_cache_directory, xla_call_quietly
 from .._compat.tensorflow import stable_names, without_grappler
 from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
 from . import step
@@ -137,17 +141,76 @@ class Workspace:
         flat, dims = tf.TensorSpec([None], tf.float32), tf.TensorSpec([n, 2], tf.int32)
         seeds = tf.TensorSpec(self.dropout_seeds.shape, tf.int64)
         scalar = tf.TensorSpec([], tf.float32)
-        # Without AutoGraph (plain Python loops over the variables): converting
-        # their source took 0.7 s of a process's first fit.
-        self._load = tf.function(self._load_weights, autograph=False).get_concrete_function(
-            flat, dims, scalar, seeds, scalar
-        )
-        self._assign = tf.function(self._assign_weights, autograph=False).get_concrete_function(
-            flat, dims
-        )
-        self._read = tf.function(self._read_weights, autograph=False).get_concrete_function(
-            tf.TensorSpec([], tf.bool)
-        )
+        # Traces by program ("load", "assign", "read", "epochs"; 0 where
+        # defined from a trace cache), without AutoGraph (plain Python loops
+        # over the variables): converting their source took 0.7 s of a
+        # process's first fit.
+        self.traced = collections.Counter()
+        self._load = self._function("load", self._load_weights, (flat, dims, scalar, seeds, scalar))
+        self._assign = self._function("assign", self._assign_weights, (flat, dims))
+        self._read = self._function("read", self._read_weights, (tf.TensorSpec([], tf.bool),))
+
+    # ---- the programs: traced, or defined from an earlier process's trace ---- #
+
+    def _variables(self):
+        """Every variable of the workspace, in a fixed order (what its programs may capture)."""
+        slots = [v for slot in self.slots for v in slot]
+        state = [self.learning_rate, self.alpha, self.iterations, self.dropout_seeds]
+        stopping = [self.best_loss, self.wait, self.best_epoch, self.done, self.pending]
+        return [*self.weights, *slots, *self.best, *state, *stopping, self.losses]
+
+    def _function(self, role, fn, signature, xla=False):
+        """fn traced for signature: a callable of tensors.
+
+        With a trace cache (see kerasreg._trace_cache), the first workspace of
+        its key in a process defines the program from an earlier process's
+        trace instead, if there is one; if not, it traces (under draft names),
+        saves the trace and defines the program from it, as a later process
+        will: the same graph, under the same names (see stable_names and
+        kerasreg._compat.tensorflow.export_function). Anything amiss with a
+        saved trace: traced again.
+        """
+        key = (*self.key, role)
+        folder = trace_cache_directory()
+        with stable_names(key, draft=folder is not None) as names:
+            if not names.first:
+                folder = None
+            text = _trace_key(key) if folder else None
+            if folder:
+                defined = self._defined(folder, text)
+                if defined is not None:
+                    return defined
+            concrete = tf.function(fn, jit_compile=xla, autograph=False).get_concrete_function(
+                *signature
+            )
+            self.traced[role] += 1
+            if not folder:
+                return concrete
+            name, library, inputs, outputs, captured = tf_compat.export_function(
+                concrete, rename=(names.stem, names.final)
+            )
+            index = {id(v.handle): i for i, v in enumerate(self._variables())}
+            if not all(id(c) in index for c in captured):
+                return concrete
+            saved = dict(name=name, inputs=inputs, outputs=outputs,
+                         captured=[index[id(c)] for c in captured])  # fmt: skip
+            _trace_cache.write(folder, text, library, **saved)
+            tf_compat.define_functions(library, name, inputs, outputs)
+            return _Defined(name, captured, outputs)
+
+    def _defined(self, folder, text):
+        saved = _trace_cache.read(folder, text)
+        if saved is None:
+            return None
+        variables = self._variables()
+        try:
+            captured = [variables[i].handle for i in saved["captured"]]
+            tf_compat.define_functions(
+                saved["payload"], saved["name"], saved["inputs"], saved["outputs"]
+            )
+        except (ValueError, TypeError, KeyError, IndexError, tf.errors.OpError):
+            return None
+        return _Defined(saved["name"], captured, saved["outputs"])
 
     # ---- weights in and out ------------------------------------------------ #
 
@@ -250,9 +313,7 @@ class Workspace:
         ``new``: the call may compile (the first of its shapes in this workspace).
         """
         if self._run is None:
-            self._program = tf.function(self._epochs, jit_compile=self.xla, autograph=False)
-            with stable_names(self.key):
-                self._run = self._program.get_concrete_function(*self._epochs_signature)
+            self._run = self._function("epochs", self._epochs, self._epochs_signature, self.xla)
         with without_grappler(settings.skip_grappler), xla_call_quietly(self.xla, new):
             outputs = self._run(*args)
         if settings.after_call is not None:
@@ -261,8 +322,9 @@ class Workspace:
 
     @property
     def traces(self):
-        """How many times the epochs program was traced (once, on first use)."""
-        return 0 if self._run is None else self._program.experimental_get_tracing_count()
+        """How many times the epochs program was traced (once, on first use; 0 if defined
+        from a trace cache)."""
+        return self.traced["epochs"]
 
     def _epochs(
         self, x, y, w, n, orders, k, x_val, y_val, w_val, n_val,
@@ -317,3 +379,31 @@ class Workspace:
             var.assign(value)
         # Epochs run (the last one not finite if status says so), and why it stopped.
         return losses, tf.stack([j, status, best_epoch, tf.cast(pending, tf.int32)])
+
+
+class _Defined:
+    """A program defined from an earlier process's trace: called by its name, as traced."""
+
+    def __init__(self, name, captured, outputs):
+        self.name, self.captured, self.outputs = name, captured, outputs
+
+    def __call__(self, *args):
+        return tf_compat.call_function(self.name, [*args, *self.captured], self.outputs)
+
+
+_source_digest = []
+
+
+def _trace_key(key):
+    """The saved-trace key of a program key: with TensorFlow's version and kerasreg's source.
+
+    Any change to kerasreg's code (what the graph is traced from) or to
+    TensorFlow gives a new key, so a saved trace is never of other code.
+    """
+    if not _source_digest:
+        h = hashlib.sha256()
+        root = pathlib.Path(__file__).resolve().parent.parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        _source_digest.append(h.hexdigest()[:16])
+    return repr((key, tf.__version__, _source_digest[0]))
