@@ -17,7 +17,7 @@ from kerasreg._compat.startup import CACHE_FROM
 from tests.test_xla_cache import TF_VERSION
 
 _FIT = """
-import json
+import json, os
 import numpy as np
 from kerasreg import DenseRegressor
 from kerasreg._engine import POOL
@@ -28,13 +28,24 @@ for jit in (False, True):
     reg = DenseRegressor(width=8, depth=2, epochs=4, batch_size=16, random_state=0,
                          jit_compile=jit).fit(X, X.sum(1))
     out[str(jit)] = reg.predict(X[:5]).tolist()
+if os.environ.get("FIT_WITH_CALLBACK"):  # a callback sets the weights: the "assign" program
+    import keras
+
+    class Halve(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.set_weights([w * 0.5 for w in self.model.get_weights()])
+
+    reg = DenseRegressor(width=8, depth=2, epochs=3, batch_size=16, random_state=0,
+                         jit_compile=False, callbacks=[Halve()]).fit(X, X.sum(1))
+    out["callback"] = reg.predict(X[:5]).tolist()
 out["traced"] = sum(sum(ws.traced.values()) for _, ws in POOL.idle())
 print(json.dumps(out))
 """
 
 
-def _fit(cache=None):
+def _fit(cache=None, **env):
     environment = {k: v for k, v in os.environ.items() if k != "KERASREG_XLA_CACHE"}
+    environment.update(env)
     if cache is not None:
         environment["KERASREG_XLA_CACHE"] = str(cache)
     result = subprocess.run(
@@ -53,13 +64,14 @@ def _traces(root):
 def test_a_later_process_defines_the_programs_and_trains_bit_for_bit(tmp_path):
     plain = _fit()
     first = _fit(tmp_path)
-    # Two workspaces (a plain graph, XLA), four programs each.
-    assert first["traced"] == 8
-    assert len(_traces(tmp_path)) == 8
+    # Two workspaces (a plain graph, XLA), three programs each (loading and
+    # reading weights, the epochs; setting them is for callbacks).
+    assert first["traced"] == 6
+    assert len(_traces(tmp_path)) == 6
     again = _fit(tmp_path)
     assert again["traced"] == 0
     assert again == {**first, "traced": 0}
-    assert first == {**plain, "traced": 8}
+    assert first == {**plain, "traced": 6}
 
     # A damaged file is removed and traced again; the rest are still used.
     damaged = _traces(tmp_path)[0]
@@ -70,7 +82,14 @@ def test_a_later_process_defines_the_programs_and_trains_bit_for_bit(tmp_path):
     assert repaired["traced"] == 1
     assert repaired == {**first, "traced": 1}
     assert _trace_cache.read(str(damaged.parent), "not its key") is None
-    assert len(_traces(tmp_path)) == 8
+    assert len(_traces(tmp_path)) == 6
+
+    # Setting the weights (a callback's change): traced on first use, then defined.
+    called = _fit(tmp_path, FIT_WITH_CALLBACK="1")
+    assert called["traced"] == 1 and len(_traces(tmp_path)) == 7
+    again = _fit(tmp_path, FIT_WITH_CALLBACK="1")
+    assert again == {**called, "traced": 0}
+    assert again["callback"] == _fit(FIT_WITH_CALLBACK="1")["callback"]
 
 
 def test_files_round_trip_and_unsound_ones_are_removed(tmp_path):

@@ -141,13 +141,14 @@ class Workspace:
         flat, dims = tf.TensorSpec([None], tf.float32), tf.TensorSpec([n, 2], tf.int32)
         seeds = tf.TensorSpec(self.dropout_seeds.shape, tf.int64)
         scalar = tf.TensorSpec([], tf.float32)
-        # Traces by program ("load", "assign", "read", "epochs"; 0 where
+        # Traces by program ("load", "read", "epochs", "assign"; 0 where
         # defined from a trace cache), without AutoGraph (plain Python loops
         # over the variables): converting their source took 0.7 s of a
         # process's first fit.
         self.traced = collections.Counter()
         self._load = self._function("load", self._load_weights, (flat, dims, scalar, seeds, scalar))
-        self._assign = self._function("assign", self._assign_weights, (flat, dims))
+        # Setting the weights alone is for Keras callbacks only: traced on first use.
+        self._assign, self._assign_signature = None, (flat, dims)
         self._read = self._function("read", self._read_weights, (tf.TensorSpec([], tf.bool),))
 
     # ---- the programs: traced, or defined from an earlier process's trace ---- #
@@ -262,6 +263,8 @@ class Workspace:
 
     def set_weights(self, weights):
         """Replace the live weights (a Keras callback changed them); nothing else."""
+        if self._assign is None:
+            self._assign = self._function("assign", self._assign_weights, self._assign_signature)
         with without_grappler(settings.skip_grappler):
             self._assign(*self._flat(weights))
 
