@@ -136,3 +136,28 @@ def test_at_most_max_files_are_kept_the_oldest_removed(tmp_path, monkeypatch):
     os.utime(left, (0, 0))
     _trace_cache.write(folder, "key 5", b"x", name="f")
     assert not left.exists() and fresh.exists()
+
+
+def test_a_process_defines_what_it_traced_and_traces_a_second_workspace(tmp_path, monkeypatch):
+    # In this process: the first workspace of a key saves its traces and runs
+    # the programs defined from them; a second one (a concurrent fit) traces
+    # as without a cache. Both load and read weights alike.
+    import numpy as np
+
+    from kerasreg._engine import program, tuned
+    from kerasreg._engine.cache import Structure
+    from kerasreg._network import NetworkSpec
+
+    monkeypatch.setattr(program, "trace_cache_directory", lambda: str(tmp_path))
+    spec = NetworkSpec(3, 1, (5,))
+    weights = [np.full(s, i + 1.0, np.float32) for i, s in enumerate(spec.weight_shapes())]
+    with tuned(max_epochs_per_call=37):  # a key no other test traced in this process
+        first = program.Workspace(Structure(spec), "adam", "mae", False)
+        second = program.Workspace(Structure(spec), "adam", "mae", False)
+    assert isinstance(first._load, program._Defined) and isinstance(first._read, program._Defined)
+    assert not isinstance(second._load, program._Defined)
+    assert dict(first.traced) == dict(second.traced) == {"load": 1, "read": 1}
+    assert len(_traces(tmp_path)) == 2
+    for ws in (first, second):
+        ws.reset(weights, 0.01, [0])
+        assert all(np.array_equal(a, b) for a, b in zip(ws.get_weights(), weights))

@@ -178,7 +178,7 @@ class Workspace:
                 folder = None
             text = _trace_key(key) if folder else None
             if folder:
-                defined = self._defined(folder, text)
+                defined = self._defined(folder, text, len(signature))
                 if defined is not None:
                     return defined
             concrete = tf.function(fn, jit_compile=xla, autograph=False).get_concrete_function(
@@ -199,13 +199,16 @@ class Workspace:
             tf_compat.define_functions(library, name, inputs, outputs)
             return _Defined(name, captured, outputs)
 
-    def _defined(self, folder, text):
+    def _defined(self, folder, text, arguments):
+        """The program defined from its saved trace, or None (none, or not sound)."""
         saved = _trace_cache.read(folder, text)
         if saved is None:
             return None
         variables = self._variables()
         try:
             captured = [variables[i].handle for i in saved["captured"]]
+            if saved["inputs"] != arguments + len(captured):
+                return None
             tf_compat.define_functions(
                 saved["payload"], saved["name"], saved["inputs"], saved["outputs"]
             )
