@@ -161,3 +161,24 @@ def test_a_process_defines_what_it_traced_and_traces_a_second_workspace(tmp_path
     for ws in (first, second):
         ws.reset(weights, 0.01, [0])
         assert all(np.array_equal(a, b) for a, b in zip(ws.get_weights(), weights))
+
+
+def test_where_tensorflow_gives_no_definitions_the_traced_programs_run(tmp_path, monkeypatch):
+    # The fallback of kerasreg._compat.tensorflow.export_function (an internal
+    # API): nothing saved, the traced functions run as without a cache.
+    import numpy as np
+
+    from kerasreg._compat import tensorflow as tf_compat
+    from kerasreg._engine import program, tuned
+    from kerasreg._engine.cache import Structure
+    from kerasreg._network import NetworkSpec
+
+    monkeypatch.setattr(program, "trace_cache_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(tf_compat, "export_function", lambda concrete, rename: None)
+    spec = NetworkSpec(2, 1, (4,))
+    weights = [np.full(s, 0.5, np.float32) for s in spec.weight_shapes()]
+    with tuned(max_epochs_per_call=38):
+        ws = program.Workspace(Structure(spec), "adam", "mae", False)
+    assert not isinstance(ws._load, program._Defined) and not _traces(tmp_path)
+    ws.reset(weights, 0.01, [0])
+    assert all(np.array_equal(a, b) for a, b in zip(ws.get_weights(), weights))

@@ -212,8 +212,16 @@ def export_function(concrete, rename):
     stack traces, a traced one has them, and XLA's compiled programs (and so
     the persistent XLA cache's keys) differ between the two; defined alike
     in every process, under the final names, a program gets the same XLA key
-    whether this process traced it or read its trace.
+    whether this process traced it or read its trace. Fallback: None where
+    the definitions cannot be read (the traced function then runs as it is).
     """
+    try:
+        return _export_function(concrete, rename)
+    except Exception:  # noqa: BLE001 - an internal API: run the traced function instead
+        return None
+
+
+def _export_function(concrete, rename):
     from tensorflow.core.framework import function_pb2
 
     fdef = concrete.function_def
@@ -264,9 +272,12 @@ def define_functions(library, name, inputs, outputs):
     if shapes != [(inputs, outputs)]:
         raise ValueError(f"no function {name} of {inputs} inputs and {outputs} outputs")
     ctx = context.context()
-    for fdef in functions:
-        if not ctx.has_function(fdef.signature.name):
-            ctx.add_function_def(fdef)
+    try:
+        for fdef in functions:
+            if not ctx.has_function(fdef.signature.name):
+                ctx.add_function_def(fdef)
+    except Exception as e:  # noqa: BLE001 - an internal API, or a definition TensorFlow refuses
+        raise ValueError(f"TensorFlow did not take the definitions: {e}") from e
 
 
 def call_function(name, inputs, outputs):

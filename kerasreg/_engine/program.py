@@ -187,16 +187,20 @@ class Workspace:
             self.traced[role] += 1
             if not folder:
                 return concrete
-            name, library, inputs, outputs, captured = tf_compat.export_function(
-                concrete, rename=(names.stem, names.final)
-            )
+            exported = tf_compat.export_function(concrete, rename=(names.stem, names.final))
+            if exported is None:
+                return concrete
+            name, library, inputs, outputs, captured = exported
             index = {id(v.handle): i for i, v in enumerate(self._variables())}
             if not all(id(c) in index for c in captured):
+                return concrete
+            try:
+                tf_compat.define_functions(library, name, inputs, outputs)
+            except ValueError:
                 return concrete
             saved = dict(name=name, inputs=inputs, outputs=outputs,
                          captured=[index[id(c)] for c in captured])  # fmt: skip
             _trace_cache.write(folder, text, library, **saved)
-            tf_compat.define_functions(library, name, inputs, outputs)
             return _Defined(name, captured, outputs)
 
     def _defined(self, folder, text, arguments):
@@ -388,7 +392,7 @@ class Workspace:
 
 
 class _Defined:
-    """A program defined from an earlier process's trace: called by its name, as traced."""
+    """A program defined from a saved trace (this process's or an earlier one's): called by name."""
 
     def __init__(self, name, captured, outputs):
         self.name, self.captured, self.outputs = name, captured, outputs
