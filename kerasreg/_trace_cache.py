@@ -4,7 +4,7 @@ Building a workspace's programs in Python (TensorFlow's tracing) took 0.12-0.2 s
 of a process's first fit of a 3x512 network. With ``KERASREG_XLA_CACHE``, the
 graph definitions a trace produced are kept in the cache's ``traces`` folder,
 one file per program, and a later process defines the same functions in
-TensorFlow directly (see kerasreg._compat.tensorflow.define_functions).
+TensorFlow directly (see kerasreg._engine.traced).
 
 A file holds one header line (JSON: the format, the program's key, its
 function's name, its inputs and outputs, which workspace variables it reads,

@@ -144,18 +144,18 @@ def test_a_process_defines_what_it_traced_and_traces_a_second_workspace(tmp_path
     # as without a cache. Both load and read weights alike.
     import numpy as np
 
-    from kerasreg._engine import program, tuned
+    from kerasreg._engine import program, traced, tuned
     from kerasreg._engine.cache import Structure
     from kerasreg._network import NetworkSpec
 
-    monkeypatch.setattr(program, "trace_cache_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(traced, "trace_cache_directory", lambda: str(tmp_path))
     spec = NetworkSpec(3, 1, (5,))
     weights = [np.full(s, i + 1.0, np.float32) for i, s in enumerate(spec.weight_shapes())]
     with tuned(max_epochs_per_call=37):  # a key no other test traced in this process
         first = program.Workspace(Structure(spec), "adam", "mae", False)
         second = program.Workspace(Structure(spec), "adam", "mae", False)
-    assert isinstance(first._load, program._Defined) and isinstance(first._read, program._Defined)
-    assert not isinstance(second._load, program._Defined)
+    assert isinstance(first._load, traced.Defined) and isinstance(first._read, traced.Defined)
+    assert not isinstance(second._load, traced.Defined)
     assert dict(first.traced) == dict(second.traced) == {"load": 1, "read": 1}
     assert len(_traces(tmp_path)) == 2
     for ws in (first, second):
@@ -164,21 +164,21 @@ def test_a_process_defines_what_it_traced_and_traces_a_second_workspace(tmp_path
 
 
 def test_where_tensorflow_gives_no_definitions_the_traced_programs_run(tmp_path, monkeypatch):
-    # The fallback of kerasreg._compat.tensorflow.export_function (an internal
+    # The fallback of kerasreg._compat.functions.export_function (an internal
     # API): nothing saved, the traced functions run as without a cache.
     import numpy as np
 
-    from kerasreg._compat import tensorflow as tf_compat
-    from kerasreg._engine import program, tuned
+    from kerasreg._compat import functions
+    from kerasreg._engine import program, traced, tuned
     from kerasreg._engine.cache import Structure
     from kerasreg._network import NetworkSpec
 
-    monkeypatch.setattr(program, "trace_cache_directory", lambda: str(tmp_path))
-    monkeypatch.setattr(tf_compat, "export_function", lambda concrete, rename: None)
+    monkeypatch.setattr(traced, "trace_cache_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(functions, "export_function", lambda concrete, rename: None)
     spec = NetworkSpec(2, 1, (4,))
     weights = [np.full(s, 0.5, np.float32) for s in spec.weight_shapes()]
     with tuned(max_epochs_per_call=38):
         ws = program.Workspace(Structure(spec), "adam", "mae", False)
-    assert not isinstance(ws._load, program._Defined) and not _traces(tmp_path)
+    assert not isinstance(ws._load, traced.Defined) and not _traces(tmp_path)
     ws.reset(weights, 0.01, [0])
     assert all(np.array_equal(a, b) for a, b in zip(ws.get_weights(), weights))

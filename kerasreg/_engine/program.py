@@ -14,18 +14,14 @@ operations, which is what a small network's step costs.
 """
 
 import collections
-import hashlib
-import pathlib
 
 import numpy as np
 import tensorflow as tf
 
-from .. import _trace_cache
-from .._compat import tensorflow as tf_compat
-from .._compat.startup import trace_cache_directory, xla_call_quietly
-from .._compat.tensorflow import stable_names, without_grappler
+from .._compat.startup import xla_call_quietly
+from .._compat.tensorflow import without_grappler
 from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
-from . import step
+from . import step, traced
 from .config import settings
 from .early_stopping import update as early_stopping_update
 
@@ -151,7 +147,7 @@ class Workspace:
         self._assign, self._assign_signature = None, (flat, dims)
         self._read = self._function("read", self._read_weights, (tf.TensorSpec([], tf.bool),))
 
-    # ---- the programs: traced, or defined from an earlier process's trace ---- #
+    # ---- the programs: traced, or defined from a saved trace ---------------- #
 
     def _variables(self):
         """Every variable of the workspace, in a fixed order (what its programs may capture)."""
@@ -161,64 +157,12 @@ class Workspace:
         return [*self.weights, *slots, *self.best, *state, *stopping, self.losses]
 
     def _function(self, role, fn, signature, xla=False):
-        """fn traced for signature: a callable of tensors.
-
-        With a trace cache (see kerasreg._trace_cache), the first workspace of
-        its key in a process defines the program from an earlier process's
-        trace instead, if there is one; if not, it traces (under draft names),
-        saves the trace and defines the program from it, as a later process
-        will: the same graph, under the same names (see stable_names and
-        kerasreg._compat.tensorflow.export_function). Anything amiss with a
-        saved trace: traced again.
-        """
-        key = (*self.key, role)
-        folder = trace_cache_directory()
-        with stable_names(key, draft=folder is not None) as names:
-            if not names.first:
-                folder = None
-            text = _trace_key(key) if folder else None
-            if folder:
-                defined = self._defined(folder, text, len(signature))
-                if defined is not None:
-                    return defined
-            concrete = tf.function(fn, jit_compile=xla, autograph=False).get_concrete_function(
-                *signature
-            )
-            self.traced[role] += 1
-            if not folder:
-                return concrete
-            exported = tf_compat.export_function(concrete, rename=(names.stem, names.final))
-            if exported is None:
-                return concrete
-            name, library, inputs, outputs, captured = exported
-            index = {id(v.handle): i for i, v in enumerate(self._variables())}
-            if not all(id(c) in index for c in captured):
-                return concrete
-            try:
-                tf_compat.define_functions(library, name, inputs, outputs)
-            except ValueError:
-                return concrete
-            saved = dict(name=name, inputs=inputs, outputs=outputs,
-                         captured=[index[id(c)] for c in captured])  # fmt: skip
-            _trace_cache.write(folder, text, library, **saved)
-            return _Defined(name, captured, outputs)
-
-    def _defined(self, folder, text, arguments):
-        """The program defined from its saved trace, or None (none, or not sound)."""
-        saved = _trace_cache.read(folder, text)
-        if saved is None:
-            return None
-        variables = self._variables()
-        try:
-            captured = [variables[i].handle for i in saved["captured"]]
-            if saved["inputs"] != arguments + len(captured):
-                return None
-            tf_compat.define_functions(
-                saved["payload"], saved["name"], saved["inputs"], saved["outputs"]
-            )
-        except (ValueError, TypeError, KeyError, IndexError, tf.errors.OpError):
-            return None
-        return _Defined(saved["name"], captured, saved["outputs"])
+        """fn traced for signature (or defined from a saved trace): a callable of tensors."""
+        run, was_traced = traced.program(
+            (*self.key, role), fn, signature, self._variables(), xla=xla
+        )
+        self.traced[role] += was_traced
+        return run
 
     # ---- weights in and out ------------------------------------------------ #
 
@@ -389,31 +333,3 @@ class Workspace:
             var.assign(value)
         # Epochs run (the last one not finite if status says so), and why it stopped.
         return losses, tf.stack([j, status, best_epoch, tf.cast(pending, tf.int32)])
-
-
-class _Defined:
-    """A program defined from a saved trace (this process's or an earlier one's): called by name."""
-
-    def __init__(self, name, captured, outputs):
-        self.name, self.captured, self.outputs = name, captured, outputs
-
-    def __call__(self, *args):
-        return tf_compat.call_function(self.name, [*args, *self.captured], self.outputs)
-
-
-_source_digest = []
-
-
-def _trace_key(key):
-    """The saved-trace key of a program key: with TensorFlow's version and kerasreg's source.
-
-    Any change to kerasreg's code (what the graph is traced from) or to
-    TensorFlow gives a new key, so a saved trace is never of other code.
-    """
-    if not _source_digest:
-        h = hashlib.sha256()
-        root = pathlib.Path(__file__).resolve().parent.parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-        _source_digest.append(h.hexdigest()[:16])
-    return repr((key, tf.__version__, _source_digest[0]))
