@@ -94,8 +94,16 @@ def call_function(name, inputs, outputs):
     """Call a function defined in the eager context by name: its outputs as a list (None: none).
 
     With the calling thread's function-call options, as a traced function's
-    call (see kerasreg._compat.tensorflow.without_grappler).
+    call (see kerasreg._compat.tensorflow.without_grappler). In a graph being
+    traced (a tf.data function, see kerasreg._engine.serial): a call operation
+    of the function, its outputs' types from its definition.
     """
     from tensorflow.python.eager import context
 
-    return context.context().call_function(name.encode(), list(inputs), outputs)
+    if context.executing_eagerly():
+        return context.context().call_function(name.encode(), list(inputs), outputs)
+    import tensorflow as tf
+
+    signature = context.context().get_function_def(name).signature
+    types = [tf.dtypes.as_dtype(arg.type) for arg in signature.output_arg]
+    return tf.raw_ops.StatefulPartitionedCall(args=list(inputs), Tout=types, f=name)

@@ -15,6 +15,8 @@ to Keras callbacks. Its parts, each one idea:
 - :mod:`~kerasreg._engine.config`: the run's configuration and the tunable settings;
 - :mod:`~kerasreg._engine.loop`: the training loop (:func:`train`);
 - :mod:`~kerasreg._engine.program`: the compiled program and its variables;
+- :mod:`~kerasreg._engine.traced`: its programs traced, or defined from a saved trace;
+- :mod:`~kerasreg._engine.serial`: small steps run one thread per operation;
 - :mod:`~kerasreg._engine.step`: the forward and backward step of an epoch;
 - :mod:`~kerasreg._engine.updates`: the update rules;
 - :mod:`~kerasreg._engine.early_stopping`: Keras's early-stopping rule;

@@ -100,6 +100,12 @@ class Settings:
         Widths up to 64 are padded to 64 where the padded network has at
         most this many multiply-adds per row (64x3 on 11 inputs has 9,000),
         else to the next power of two.
+    serial_step_macs : int
+        A plain graph runs each operation on one thread where a step's
+        multiply-adds (batch size times the network's per row) are at most
+        this many (see kerasreg._engine.serial): 3x256 in batches of 256
+        (34 million) trains faster so, 3x512 in batches of 256 (136 million)
+        slower. 0: never.
     skip_grappler : bool
         Run the engine's programs without Grappler's graph rewrites (see
         kerasreg._compat.tensorflow.without_grappler).
@@ -125,6 +131,7 @@ class Settings:
     xla_min_address_space: int = 16 << 30
     pad_widths: bool = True
     pad_small_macs: int = 16_384
+    serial_step_macs: int = 64_000_000
     skip_grappler: bool = True
     after_call: Callable | None = None
 

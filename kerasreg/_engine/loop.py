@@ -23,7 +23,7 @@ from .program import EARLY_STOP, NOT_FINITE, Workspace
 from .tensors import aligned, batch_and_rows, padded, shared
 from .tensors import val_rows as padded_val_rows
 from .threads import size_thread_pools
-from .widths import Padding, padded_spec
+from .widths import Padding, macs, padded_spec
 
 #: Idle workspaces, for reuse by later fits of the same key.
 POOL = WorkspacePool(Workspace)
@@ -194,7 +194,9 @@ def train(
         # shuffled orders are an input); with callbacks, one epoch per call,
         # so that they see every epoch. Same program, same arithmetic.
         most_per_call = max(1, min(ws.max_epochs, settings.max_order_rows_per_call // rows))
-        result = training.run(n, rows, data, most_per_call, signature, val_rows, batch_size)
+        # A plain graph's small steps run one thread per operation (see serial).
+        serial = not xla and batch_size * macs(run_spec) <= settings.serial_step_macs
+        result = training.run(n, rows, data, most_per_call, signature, val_rows, batch_size, serial)
         if keep_state:
             done = (resume.epochs if resume else 0) + len(result.history)
             slots, iterations = ws.get_optimizer_state()
@@ -236,7 +238,7 @@ class _Run:
         for train_loss, val_loss in losses:
             self.result.history.append((train_loss, val_loss if self.has_val else math.nan))
 
-    def run(self, n, rows, data, most_per_call, signature, val_rows, batch_size):
+    def run(self, n, rows, data, most_per_call, signature, val_rows, batch_size, serial):
         """Run the epochs; returns the TrainResult."""
         ws, config, cbs, result = self.ws, self.config, self.callbacks, self.result
         history = result.history
@@ -273,7 +275,7 @@ class _Run:
                 t0 = time.perf_counter()
                 losses, state = ws.run_epochs(
                     *train_tensors, n_rows, shared(orders), tf.constant(k), *val_tensors,
-                    *run_settings, new=known is None and not start,
+                    *run_settings, new=known is None and not start, serial=serial,
                 )  # fmt: skip
                 ran, status, best_epoch, pending = (int(v) for v in state.numpy())
                 per_epoch = (time.perf_counter() - t0) / ran

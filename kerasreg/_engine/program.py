@@ -24,6 +24,7 @@ from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
 from . import step, traced
 from .config import settings
 from .early_stopping import update as early_stopping_update
+from .serial import SerialProgram
 
 # Why a call of the epochs program returned.
 RUNNING, EARLY_STOP, NOT_FINITE = 0, 1, 2
@@ -127,7 +128,7 @@ class Workspace:
             matrix, matrix, vector, scalar, tf.TensorSpec([], tf.bool), scalar,
             tf.TensorSpec([], tf.float64), scalar, scalar,
         )  # fmt: skip
-        self._run = None
+        self._run = self._serial = None
         # Loading and reading every weight in one graph call each, rather than
         # an eager operation per variable: for a small network on small data
         # the per-variable calls cost as much as an epoch. The weights travel
@@ -261,15 +262,22 @@ class Workspace:
 
     # ---- the epochs program -------------------------------------------------- #
 
-    def run_epochs(self, *args, new=False):
+    def run_epochs(self, *args, new=False, serial=False):
         """Run the epochs program (traced on first use, for any shapes); see _epochs.
 
         ``new``: the call may compile (the first of its shapes in this workspace).
+        ``serial``: run each operation on one thread (a plain graph's small
+        steps; see kerasreg._engine.serial). Same results either way.
         """
         if self._run is None:
             self._run = self._function("epochs", self._epochs, self._epochs_signature, self.xla)
+        run = self._run
+        if serial and not self.xla:
+            if self._serial is None:
+                self._serial = SerialProgram(self._run, self._epochs_signature)
+            run = self._serial
         with without_grappler(settings.skip_grappler), xla_call_quietly(self.xla, new):
-            outputs = self._run(*args)
+            outputs = run(*args)
         if settings.after_call is not None:
             settings.after_call(args, outputs)
         return outputs
