@@ -129,6 +129,20 @@ def forced(jit_compile):
     return None if isinstance(jit_compile, str) else bool(jit_compile)
 
 
+def expected_epochs(config):
+    """The epochs a fit is expected to run, for the XLA policy (see use_xla).
+
+    Without early stopping, all of ``config.epochs``; with it, at most
+    ``settings.xla_patiences`` times its patience: early stopping ends most
+    fits long before their last epoch (the benchmark's W3: 55 fits of at
+    most 200 epochs, patience 10, ran 61 epochs on average; the course's
+    3x512 recipe, patience 20, stops at epoch 47 of 300).
+    """
+    if not config.early_stopping:
+        return config.epochs
+    return min(config.epochs, settings.xla_patiences * config.patience)
+
+
 def use_xla(spec, steps_per_epoch, jit_compile="auto", row_epochs=float("inf"), epochs=None):
     """Whether a fit of spec with this many steps per epoch is compiled by XLA.
 
@@ -136,23 +150,26 @@ def use_xla(spec, steps_per_epoch, jit_compile="auto", row_epochs=float("inf"), 
     XLA adds ~0.6-1.6 s to the first fit of each new network shape, batch
     size and data size (a plain graph adds nothing once its structure is
     traced), and pays back by removing the per-operation dispatch of every
-    step. For small networks that saves 16-94 us a mini-batch (measured on
-    two cores, ``python -m benchmarks.probes.xla_policy``: 16x1, 64x2,
-    256x2, 256x3 in batches of 32), so one program pays for its compilation
-    only after 6,500-60,000 steps. Hence XLA for small networks needs
-    ``settings.xla_min_steps`` mini-batches an epoch and, over the most
-    epochs the fit may run (``epochs``; None: unbounded),
-    ``settings.xla_min_fit_steps`` steps: a search's folds share the
-    program, early stopping ends most fits well before their last epoch.
+    step. For small networks, against a plain graph run one thread per
+    operation (see kerasreg._engine.serial), that saves 25-50 us a
+    mini-batch (measured on two cores: 16x1, 64x2, 256x2 in batches of 32 on
+    1,007 rows, XLA 0.3, 0.5, 3.2 ms per epoch against 1.1, 1.6, 4.7), so a
+    program pays for its 0.7-1.0 s of compiling only after 17,000-27,000
+    steps. Hence XLA for small networks needs ``settings.xla_min_steps``
+    mini-batches an epoch and ``settings.xla_min_fit_steps`` steps over the
+    epochs the fit is expected to run (``epochs``, see expected_epochs; None:
+    unbounded): a threshold below a single fit's break-even, as a search's
+    folds share the program.
     The grid search of the benchmark's W3 (batches of 32 on 597 rows, at
-    most 200 epochs: 3,800 steps a fit) runs as plain graphs: measured
-    5.8-6.1 s against 7.0-9.7 s with XLA, 3.1-4.8 s of which compiling
-    (``python benchmarks/profile_w3.py [--xla]``). With few batches per
+    most 200 epochs, patience 10: 1,900 steps expected a fit; its refit
+    2,800) runs as plain graphs: measured 4.0-4.2 s, against 4.7-4.9 s with
+    the refit compiled (before expected_epochs) and 8.4 s with XLA for every
+    fit (``python benchmarks/profile_w3.py [--xla]``). With few batches per
     epoch a plain graph runs within tens of percent of XLA (red wine in
     batches of 256: 5 steps an epoch). For large layers XLA's fusion gains
     ~10% a step, which pays for the compilation only over enough work: the
     network's multiply-adds per row times ``row_epochs``, the training rows
-    times the most epochs the fit may run, at least
+    times the epochs the fit is expected to run, at least
     ``settings.xla_min_work``. The course's 3x512 fit (1,119 rows, at most
     300 epochs) runs as a plain graph: measured on two cores, 68.5 (XLA)
     and 76.2 ms per epoch on 1,599 rows, against 1.5 s more for the first

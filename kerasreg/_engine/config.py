@@ -84,10 +84,13 @@ class Settings:
         process): past this many, fits of anything new run as a plain graph.
     xla_min_steps, xla_min_fit_steps, xla_min_macs, xla_min_work : int
         ``jit_compile="auto"`` compiles with XLA when an epoch has at least
-        ``xla_min_steps`` mini-batches and the most epochs the fit may run
-        ``xla_min_fit_steps``, or the network ``xla_min_macs`` multiply-adds
-        per row and, times the training rows and the most epochs,
+        ``xla_min_steps`` mini-batches and the epochs the fit is expected to
+        run ``xla_min_fit_steps``, or the network ``xla_min_macs``
+        multiply-adds per row and, times the training rows and those epochs,
         ``xla_min_work`` (see use_xla).
+    xla_patiences : int
+        With early stopping, the XLA policy expects a fit to run at most this
+        many times its patience epochs (see cache.expected_epochs).
     xla_min_address_space : int
         Below this address-space limit (``ulimit -v``) ``"auto"`` does not
         compile: XLA's compiler threads need a few GB of address space and
@@ -128,6 +131,7 @@ class Settings:
     xla_min_fit_steps: int = 5_000
     xla_min_macs: int = 250_000
     xla_min_work: int = 300_000_000_000
+    xla_patiences: int = 10
     xla_min_address_space: int = 16 << 30
     pad_widths: bool = True
     pad_small_macs: int = 16_384

@@ -17,7 +17,7 @@ from .._compat.startup import start_quietly
 from .._fork import check_not_forked
 from .._network import NetworkSpec, build_model
 from .._registry import OPTIMIZERS
-from .cache import Structure, WorkspacePool, XlaBudget, forced, use_xla
+from .cache import Structure, WorkspacePool, XlaBudget, expected_epochs, forced, use_xla
 from .config import TrainConfig, settings
 from .program import EARLY_STOP, NOT_FINITE, Workspace
 from .tensors import aligned, batch_and_rows, padded, shared
@@ -155,10 +155,8 @@ def train(
         )
     # A power of two of at least settings.min_val_rows: whole evaluation slices.
     val_rows = padded_val_rows(len(val_data[0]))
-    xla = use_xla(
-        spec, steps_per_epoch, config.jit_compile,
-        row_epochs=n * config.epochs, epochs=config.epochs,
-    )  # fmt: skip
+    epochs = expected_epochs(config)
+    xla = use_xla(spec, steps_per_epoch, config.jit_compile, row_epochs=n * epochs, epochs=epochs)
     # XLA runs the network padded to a few widths (see widths): fewer compilations.
     run_spec = padded_spec(spec) if xla else spec
     # What a compilation and an epoch's time depend on, beyond the workspace.

@@ -161,3 +161,18 @@ def test_a_fit_under_an_address_space_limit_does_not_abort(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "xla [False]" in result.stdout
+
+
+def test_early_stopped_fits_count_patiences_not_epochs(engine_data, fresh_pool):
+    # With early stopping a fit is expected to run at most xla_patiences x
+    # patience epochs (here 10 x 1 of 50) of 18 steps (72 rows after the
+    # validation split), without it all 50 of 23 steps (90 rows).
+    X, y = engine_data
+    params = dict(width=5, depth=1, epochs=50, batch_size=4, patience=1)
+    for early_stopping, min_steps, expected in (
+        (True, 180, True), (True, 181, False), (False, 1150, True), (False, 1151, False)
+    ):  # fmt: skip
+        POOL.clear()
+        with tuned(xla_min_fit_steps=min_steps, xla_patiences=10):
+            DenseRegressor(early_stopping=early_stopping, **params).fit(X, y)
+        assert idle_workspace(1).xla is expected
