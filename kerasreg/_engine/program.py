@@ -266,13 +266,14 @@ class Workspace:
         """Run the epochs program (traced on first use, for any shapes); see _epochs.
 
         ``new``: the call may compile (the first of its shapes in this workspace).
-        ``serial``: run each operation on one thread (a plain graph's small
-        steps; see kerasreg._engine.serial). Same results either way.
+        ``serial``: run each operation on one thread (the loop asks it for a
+        plain graph's small steps; see kerasreg._engine.serial). Same results
+        either way.
         """
         if self._run is None:
             self._run = self._function("epochs", self._epochs, self._epochs_signature, self.xla)
         run = self._run
-        if serial and not self.xla:
+        if serial:
             if self._serial is None:
                 self._serial = SerialProgram(self._run, self._epochs_signature)
             run = self._serial
