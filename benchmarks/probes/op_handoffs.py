@@ -8,7 +8,9 @@ a column sum, and Adam's fused update (``ResourceApplyAdam``) of variables
 of 256 to 262,144 elements. Where TensorFlow splits an operation across its
 intra-op pool, the calling thread waits for the other: on a two-core
 machine that wait, not the arithmetic, is most of a small step's time,
-which is why ``KERASREG_NUM_THREADS=1`` trains small networks faster. From
+which is why kerasreg runs a plain graph's small steps one thread per
+operation (kerasreg._engine.serial), as ``KERASREG_NUM_THREADS=1`` does for
+the whole process. From
 the repository root (``--threads 1``: both pools at one thread)::
 
     python -m benchmarks.probes.op_handoffs
